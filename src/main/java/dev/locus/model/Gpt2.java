@@ -1,0 +1,301 @@
+package dev.locus.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeSet;
+
+/**
+ * GPT-2 (Radford et al. 2019) in DJL NDArray ops, on Hugging Face weights as stored: pre-LayerNorm
+ * blocks, learned position embeddings, causal self-attention scaled by 1/sqrt(head_dim), MLP with
+ * the configured GELU, LM head tied to the token embeddings. Conv1D weights are [in, out], so a
+ * linear layer is x·W + b. Every activation tracing or editing touches passes through a
+ * {@link HookPoint}.
+ *
+ * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
+ * inputs in a sub-manager frees the whole pass by closing it.
+ */
+public final class Gpt2 implements AutoCloseable {
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final Weights weights;
+    private final ModelConfig.Activation activation;
+    // Scalars as arrays owned by the model: Number overloads under autograd can read freed memory.
+    private final NDArray half;
+    private final NDArray one;
+    private final NDArray geluCubic;
+    private final NDArray geluScale;
+    private final NDArray sqrtHeadDim;
+
+    private Gpt2(ModelConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        this.config = config;
+        this.manager = manager;
+        this.weights = new Weights(tensors, manager);
+        this.activation = ModelConfig.Activation.of(config.activation());
+        this.half = manager.create(0.5f);
+        this.one = manager.create(1f);
+        this.geluCubic = manager.create(0.044715f);
+        this.geluScale = manager.create((float) Math.sqrt(2 / Math.PI));
+        this.sqrtHeadDim = manager.create((float) Math.sqrt(config.headDim()));
+    }
+
+    // ---------------------------------------------------------------- forward pass
+
+    /** Logits [batch, tokens, vocab] for int64 token ids [batch, tokens] (right-padded rows are fine: attention is causal). */
+    public NDArray forward(NDArray tokens, Hooks hooks) {
+        int length = (int) tokens.getShape().get(1);
+        if (length > config.nPositions()) {
+            throw new IllegalArgumentException("input of " + length + " tokens exceeds the context length "
+                    + config.nPositions());
+        }
+        NDManager m = tokens.getManager();
+        NDArray positions = m.arange(0, length, 1, DataType.INT64);
+        NDArray x = hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight"))
+                .add(embed(positions, "wpe.weight"));
+        NDArray causalMask = causalMask(m, length);
+        for (int layer = 0; layer < config.nLayer(); layer++) {
+            x = block(layer, x, causalMask, hooks);
+        }
+        x = layerNorm(x, "ln_f");
+        return Linear.linear(x, weights.get("wte.weight")).singletonOrThrow(); // tied LM head: x·Eᵀ
+    }
+
+    private NDArray block(int layer, NDArray x, NDArray causalMask, Hooks hooks) {
+        String p = "h." + layer + ".";
+        NDArray attn = hooks.apply(HookPoint.attnOut(layer), attention(p + "attn.", layerNorm(x, p + "ln_1"), causalMask));
+        x = x.add(attn);
+        NDArray key = hooks.apply(HookPoint.mlpKey(layer), activate(linear(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
+        NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), linear(key, p + "mlp.c_proj"));
+        return hooks.apply(HookPoint.blockOut(layer), x.add(mlp));
+    }
+
+    private NDArray attention(String p, NDArray x, NDArray causalMask) {
+        long batch = x.getShape().get(0);
+        long length = x.getShape().get(1);
+        NDList qkv = linear(x, p + "c_attn").split(3, 2);
+        NDArray q = heads(qkv.get(0));
+        NDArray k = heads(qkv.get(1));
+        NDArray v = heads(qkv.get(2));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(sqrtHeadDim).add(causalMask);
+        NDArray y = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, config.nEmbd());
+        return linear(y, p + "c_proj");
+    }
+
+    /** [batch, tokens, width] → [batch, heads, tokens, head_dim]. */
+    private NDArray heads(NDArray a) {
+        Shape s = a.getShape();
+        return a.reshape(s.get(0), s.get(1), config.nHead(), config.headDim()).transpose(0, 2, 1, 3);
+    }
+
+    /** 0 where a token may attend (itself and earlier), -1e9 above the diagonal. */
+    private static NDArray causalMask(NDManager m, int length) {
+        float[] mask = new float[length * length];
+        for (int i = 0; i < length; i++) {
+            for (int j = i + 1; j < length; j++) {
+                mask[i * length + j] = -1e9f;
+            }
+        }
+        return m.create(mask, new Shape(length, length));
+    }
+
+    private NDArray activate(NDArray x) {
+        return switch (activation) {
+            // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+            case GELU_TANH -> x.mul(x).mul(x).mul(geluCubic).add(x).mul(geluScale).tanh().add(one).mul(x).mul(half);
+            case GELU_ERF -> ai.djl.nn.Activation.gelu(x);
+            case RELU -> ai.djl.nn.Activation.relu(x);
+        };
+    }
+
+    private NDArray linear(NDArray x, String name) {
+        return x.matMul(weights.get(name + ".weight")).add(weights.get(name + ".bias"));
+    }
+
+    private NDArray layerNorm(NDArray x, String name) {
+        return LayerNorm.layerNorm(x, new Shape(config.nEmbd()), weights.get(name + ".weight"),
+                weights.get(name + ".bias"), config.layerNormEpsilon()).singletonOrThrow();
+    }
+
+    private NDArray embed(NDArray ids, String table) {
+        return Embedding.embedding(ids, weights.get(table), SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Weights weights() {
+        return weights;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Tensor names and shapes a checkpoint of this config must contain (HF names, no prefix). */
+    public static Map<String, Shape> expectedShapes(ModelConfig c) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        long d = c.nEmbd();
+        s.put("wte.weight", new Shape(c.vocabSize(), d));
+        s.put("wpe.weight", new Shape(c.nPositions(), d));
+        for (int l = 0; l < c.nLayer(); l++) {
+            String p = "h." + l + ".";
+            s.put(p + "ln_1.weight", new Shape(d));
+            s.put(p + "ln_1.bias", new Shape(d));
+            s.put(p + "attn.c_attn.weight", new Shape(d, 3 * d));
+            s.put(p + "attn.c_attn.bias", new Shape(3 * d));
+            s.put(p + "attn.c_proj.weight", new Shape(d, d));
+            s.put(p + "attn.c_proj.bias", new Shape(d));
+            s.put(p + "ln_2.weight", new Shape(d));
+            s.put(p + "ln_2.bias", new Shape(d));
+            s.put(p + "mlp.c_fc.weight", new Shape(d, c.nInner()));
+            s.put(p + "mlp.c_fc.bias", new Shape(c.nInner()));
+            s.put(p + "mlp.c_proj.weight", new Shape(c.nInner(), d));
+            s.put(p + "mlp.c_proj.bias", new Shape(d));
+        }
+        s.put("ln_f.weight", new Shape(d));
+        s.put("ln_f.bias", new Shape(d));
+        return s;
+    }
+
+    /**
+     * GPT-2 initialisation from a seeded Java generator (reproducible across machines): N(0, 0.02)
+     * for matrices and embeddings, residual projections scaled by 1/√(2·layers), LayerNorm 1/0.
+     */
+    public static Gpt2 initialize(ModelConfig config, long seed, Device device) {
+        NDManager manager = NDManager.newBaseManager(device);
+        Random random = new Random(seed);
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        double residualStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
+        for (Map.Entry<String, Shape> e : expectedShapes(config).entrySet()) {
+            String name = e.getKey();
+            float[] values = new float[Math.toIntExact(e.getValue().size())];
+            if (name.contains("ln_") && name.endsWith(".weight")) {
+                java.util.Arrays.fill(values, 1f);
+            } else if (name.endsWith(".weight")) {
+                double std = name.endsWith("c_proj.weight") ? residualStd : 0.02;
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) (random.nextGaussian() * std);
+                }
+            }
+            tensors.put(name, manager.create(values, e.getValue()));
+        }
+        return new Gpt2(config, manager, tensors);
+    }
+
+    /**
+     * Loads config.json and model.safetensors (or the shards listed in model.safetensors.index.json)
+     * from a Hugging Face GPT-2 directory, with or without the "transformer." name prefix.
+     */
+    public static Gpt2 load(Path dir, Device device) {
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new ModelLoadException("missing " + configFile + " (expected a Hugging Face model directory)");
+        }
+        ModelConfig config = ModelConfig.read(configFile);
+        Map<String, Shape> expected = expectedShapes(config);
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            Map<String, NDArray> tensors = new LinkedHashMap<>();
+            for (Path file : weightFiles(dir)) {
+                for (Map.Entry<String, NDArray> e : SafeTensors.read(file, manager).entrySet()) {
+                    String name = e.getKey().startsWith("transformer.") ? e.getKey().substring(12) : e.getKey();
+                    if (isIgnoredBuffer(name)) {
+                        e.getValue().close();
+                        continue;
+                    }
+                    Shape want = expected.get(name);
+                    if (want == null) {
+                        throw new ModelLoadException(file + ": unexpected tensor '" + e.getKey() + "' for a GPT-2 with "
+                                + config.nLayer() + " layers");
+                    }
+                    if (!want.equals(e.getValue().getShape())) {
+                        throw new ModelLoadException(file + ": tensor '" + e.getKey() + "' has shape "
+                                + e.getValue().getShape() + " but config.json implies " + want);
+                    }
+                    tensors.put(name, e.getValue());
+                }
+            }
+            List<String> missing = new ArrayList<>(expected.keySet());
+            missing.removeAll(tensors.keySet());
+            if (!missing.isEmpty()) {
+                throw new ModelLoadException(dir + ": missing tensors " + missing.subList(0, Math.min(5, missing.size()))
+                        + (missing.size() > 5 ? " and " + (missing.size() - 5) + " more" : ""));
+            }
+            Map<String, NDArray> ordered = new LinkedHashMap<>();
+            expected.keySet().forEach(n -> ordered.put(n, tensors.get(n)));
+            return new Gpt2(config, manager, ordered);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The causal-mask buffers and the tied LM head that some checkpoints store besides the parameters. */
+    private static boolean isIgnoredBuffer(String name) {
+        return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight");
+    }
+
+    private static List<Path> weightFiles(Path dir) {
+        Path single = dir.resolve("model.safetensors");
+        if (Files.isRegularFile(single)) {
+            return List.of(single);
+        }
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(index)) {
+            try {
+                JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+                TreeSet<String> shards = new TreeSet<>();
+                map.elements().forEachRemaining(f -> shards.add(f.asText()));
+                if (shards.isEmpty()) {
+                    throw new ModelLoadException(index + ": empty or missing weight_map");
+                }
+                List<Path> files = new ArrayList<>();
+                for (String shard : shards) {
+                    Path f = dir.resolve(shard);
+                    if (!Files.isRegularFile(f)) {
+                        throw new ModelLoadException(index + " names shard " + shard + ", which is missing");
+                    }
+                    files.add(f);
+                }
+                return files;
+            } catch (IOException e) {
+                throw new ModelLoadException("cannot read " + index + ": " + e.getMessage(), e);
+            }
+        }
+        String hint = Files.exists(dir.resolve("pytorch_model.bin"))
+                ? " (found pytorch_model.bin: convert it to safetensors first)" : "";
+        throw new ModelLoadException(dir + ": no model.safetensors or model.safetensors.index.json" + hint);
+    }
+
+    /** Writes config.json and model.safetensors (HF names without prefix). */
+    public void save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        config.write(dir.resolve("config.json"));
+        SafeTensors.write(dir.resolve("model.safetensors"), weights.asMap());
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,173 @@
+package dev.locus.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A GPT-2 with its tokenizer: the text-level operations tracing and editing need — token spans,
+ * teacher-forced target probabilities, greedy generation.
+ *
+ * <p>Targets are scored as in the study: a single leading space before the target (" Paris"),
+ * and p(target | prompt) = the product over target tokens of p(token | prompt, earlier tokens).
+ */
+public final class LanguageModel implements AutoCloseable {
+    private final Gpt2 model;
+    private final TextTokenizer tokenizer;
+    private final String name;
+
+    public LanguageModel(Gpt2 model, TextTokenizer tokenizer, String name) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.name = name;
+    }
+
+    /** Loads a Hugging Face GPT-2 directory; tokenizer.json is optional (text operations need it). */
+    public static LanguageModel load(Path dir, Device device) {
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("model directory " + dir + " does not exist");
+        }
+        Gpt2 model = Gpt2.load(dir, device);
+        Path tok = dir.resolve("tokenizer.json");
+        try {
+            return new LanguageModel(model, Files.exists(tok) ? TextTokenizer.load(tok) : null,
+                    dir.toAbsolutePath().normalize().getFileName().toString());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    public static LanguageModel load(Path dir) {
+        return load(dir, Device.cpu());
+    }
+
+    public Gpt2 model() {
+        return model;
+    }
+
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public NDManager manager() {
+        return model.manager();
+    }
+
+    public TextTokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new IllegalStateException("model " + name + " has no tokenizer.json; text operations are unavailable");
+        }
+        return tokenizer;
+    }
+
+    public TextTokenizer.Tokens tokenize(String text) {
+        return tokenizer().encode(text);
+    }
+
+    /** Token ids of a target as scored after a prompt: with one leading space. */
+    public long[] targetIds(String target) {
+        if (target == null || target.isBlank()) {
+            throw new IllegalArgumentException("target is empty");
+        }
+        return tokenize(" " + target.strip()).ids();
+    }
+
+    public String decode(long[] ids) {
+        return tokenizer().decode(ids);
+    }
+
+    /**
+     * Per-row log p(target | prompt) as a [rows] array, differentiable through weights and hooks.
+     * Rows are prompt ids + target ids, right-padded; with {@code firstTokenOnly} only the first
+     * target token is scored (the older variant of the study).
+     */
+    public NDArray targetLogProbs(NDManager m, List<long[]> prompts, List<long[]> targets, Hooks hooks,
+                                  boolean firstTokenOnly) {
+        int rows = prompts.size();
+        List<long[]> inputs = new ArrayList<>(rows);
+        for (int b = 0; b < rows; b++) {
+            long[] p = prompts.get(b);
+            long[] t = targets.get(b);
+            checkFits(p.length + t.length - 1);
+            long[] seq = Arrays.copyOf(p, p.length + t.length - 1); // the last target token is never an input
+            System.arraycopy(t, 0, seq, p.length, t.length - 1);
+            inputs.add(seq);
+        }
+        TokenBatch batch = TokenBatch.of(m, inputs);
+        int length = (int) batch.ids().getShape().get(1);
+        long[] next = new long[rows * length];
+        float[] scored = new float[rows * length];
+        for (int b = 0; b < rows; b++) {
+            long[] t = targets.get(b);
+            int first = prompts.get(b).length - 1; // logits here predict the first target token
+            for (int j = 0; j < (firstTokenOnly ? 1 : t.length); j++) {
+                next[b * length + first + j] = t[j];
+                scored[b * length + first + j] = 1f;
+            }
+        }
+        NDArray logp = model.forward(batch.ids(), hooks).logSoftmax(-1);
+        NDArray picked = logp.gather(m.create(next, new Shape(rows, length, 1)), 2).reshape(rows, length);
+        return picked.mul(m.create(scored, new Shape(rows, length))).sum(new int[] {1});
+    }
+
+    /** p(target | prompt) for each pair (no hooks, no gradients). */
+    public double[] targetProbs(List<String> prompts, List<String> targets) {
+        List<long[]> p = new ArrayList<>();
+        List<long[]> t = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            p.add(tokenize(prompts.get(i)).ids());
+            t.add(targetIds(targets.get(i)));
+        }
+        try (NDManager m = manager().newSubManager()) {
+            float[] logp = targetLogProbs(m, p, t, Hooks.none(), false).toFloatArray();
+            double[] out = new double[logp.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Math.exp(logp[i]);
+            }
+            return out;
+        }
+    }
+
+    /** Greedy continuation: {@code count} new token ids after {@code prompt} (recomputed each step). */
+    public long[] generateGreedy(long[] prompt, int count) {
+        long[] seq = Arrays.copyOf(prompt, prompt.length + count);
+        for (int i = 0; i < count; i++) {
+            int len = prompt.length + i;
+            checkFits(len);
+            try (NDManager m = manager().newSubManager()) {
+                NDArray ids = m.create(Arrays.copyOf(seq, len), new Shape(1, len));
+                NDArray last = model.forward(ids, Hooks.none()).get(new NDIndex("0, -1"));
+                seq[len] = last.argMax().toType(DataType.INT64, false).getLong();
+            }
+        }
+        return Arrays.copyOfRange(seq, prompt.length, seq.length);
+    }
+
+    private void checkFits(int tokens) {
+        if (tokens > config().nPositions()) {
+            throw new IllegalArgumentException("input of " + tokens + " tokens (prompt plus target) exceeds the context length "
+                    + config().nPositions() + " of model " + name);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+        model.close();
+    }
+}
