@@ -33,7 +33,7 @@ public interface Intervention {
 
     /** Overwrites the selected cells with {@code values} (broadcastable to [batch, tokens, width]). */
     static Intervention patch(Selection where, NDArray values) {
-        return a -> NDArrays.where(where.mask(a), values, a);
+        return a -> NDArrays.where(where.mask(a), values.broadcast(a.getShape()), a);
     }
 
     /** Adds {@code delta} (broadcastable to [batch, tokens, width]) to the selected cells only. */

@@ -141,6 +141,23 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    /** The greedy next token after each prompt (one batched pass). */
+    public long[] nextTokens(List<long[]> prompts) {
+        for (long[] p : prompts) {
+            checkFits(p.length);
+        }
+        try (NDManager m = manager().newSubManager()) {
+            TokenBatch batch = TokenBatch.of(m, prompts);
+            long[] best = model.forward(batch.ids(), Hooks.none()).argMax(2).toType(DataType.INT64, false).toLongArray();
+            int length = (int) batch.ids().getShape().get(1);
+            long[] out = new long[prompts.size()];
+            for (int b = 0; b < out.length; b++) {
+                out[b] = best[b * length + batch.lengths()[b] - 1];
+            }
+            return out;
+        }
+    }
+
     /** Greedy continuation: {@code count} new token ids after {@code prompt} (recomputed each step). */
     public long[] generateGreedy(long[] prompt, int count) {
         long[] seq = Arrays.copyOf(prompt, prompt.length + count);

@@ -24,7 +24,7 @@ public interface Selection {
         return (row, position) -> row < positionOfRow.length && positionOfRow[row] == position;
     }
 
-    /** A boolean [batch, tokens, 1] mask in the activation's manager. */
+    /** A boolean mask of the activation's shape ([batch, tokens, width]) in its manager. */
     default NDArray mask(NDArray activation) {
         Shape s = activation.getShape();
         int rows = (int) s.get(0);
@@ -35,7 +35,8 @@ public interface Selection {
                 m[b * tokens + t] = contains(b, t);
             }
         }
-        return activation.getManager().create(m, new Shape(rows, tokens, 1));
+        // DJL's where() does not broadcast its condition, so expand it to the full shape.
+        return activation.getManager().create(m, new Shape(rows, tokens, 1)).broadcast(s);
     }
 
     private static int indexOf(int[] values, int v) {

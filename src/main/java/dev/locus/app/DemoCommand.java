@@ -1,0 +1,65 @@
+package dev.locus.app;
+
+import dev.locus.facts.Fact;
+import dev.locus.facts.FactsJsonl;
+import dev.locus.model.LanguageModel;
+import dev.locus.testbed.Testbed;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Loads a model (the testbed by default), asks it every fact and prints its accuracy. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Load a model and answer its facts: greedy accuracy and mean p(true).")
+public class DemoCommand implements Runnable {
+    @Option(names = "--model", description = "Hugging Face GPT-2 directory (default: the shipped testbed model)")
+    Path model;
+
+    @Option(names = "--facts", description = "facts as JSON lines (default: the testbed facts)")
+    Path facts;
+
+    @Option(names = "--examples", defaultValue = "5", description = "how many answers to print")
+    int examples;
+
+    @Override
+    public void run() {
+        long start = System.nanoTime();
+        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
+            List<Fact> all = facts == null ? Testbed.facts() : FactsJsonl.read(facts);
+            System.out.printf("model %s: %d layers, width %d, vocabulary %d; %d facts%n", lm.name(),
+                    lm.config().nLayer(), lm.config().nEmbd(), lm.config().vocabSize(), all.size());
+            int correct = 0;
+            double probability = 0;
+            for (int i = 0; i < all.size(); i += 128) {
+                List<Fact> batch = all.subList(i, Math.min(all.size(), i + 128));
+                List<String> prompts = new ArrayList<>();
+                List<String> targets = new ArrayList<>();
+                List<long[]> promptIds = new ArrayList<>();
+                for (Fact f : batch) {
+                    prompts.add(f.prompt());
+                    targets.add(f.targetTrue());
+                    promptIds.add(lm.tokenize(f.prompt()).ids());
+                }
+                double[] p = lm.targetProbs(prompts, targets);
+                long[] next = lm.nextTokens(promptIds);
+                for (int j = 0; j < batch.size(); j++) {
+                    Fact f = batch.get(j);
+                    boolean ok = next[j] == lm.targetIds(f.targetTrue())[0];
+                    correct += ok ? 1 : 0;
+                    probability += p[j];
+                    if (i + j < examples) {
+                        System.out.printf("  %s ->%s   (true: %s, p=%.3f)%n", f.prompt(),
+                                " " + lm.decode(new long[] {next[j]}), f.targetTrue(), p[j]);
+                    }
+                }
+                System.out.printf("  %d/%d facts asked%n", i + batch.size(), all.size());
+            }
+            System.out.printf("greedy accuracy %.3f, mean p(true) %.3f, %.1fs%n", (double) correct / all.size(),
+                    probability / all.size(), (System.nanoTime() - start) / 1e9);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.locus.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Hugging Face layout variants a real GPT-2 directory may use, and the errors for broken ones. */
+class CheckpointTest {
+    @TempDir
+    Path tmp;
+
+    private static float[] logits(Gpt2 model) {
+        try (NDManager m = model.manager().newSubManager()) {
+            return model.forward(m.create(new long[] {1, 5, 9, 2}, new Shape(1, 4)), Hooks.none()).toFloatArray();
+        }
+    }
+
+    private static void assertSameModel(Gpt2 expected, Path dir) {
+        try (Gpt2 loaded = Gpt2.load(dir, Device.cpu())) {
+            for (String name : expected.weights().names()) {
+                assertArrayEquals(expected.weights().get(name).toFloatArray(), loaded.weights().get(name).toFloatArray(), name);
+            }
+            assertArrayEquals(logits(expected), logits(loaded));
+        }
+    }
+
+    /** Tensors renamed as transformers' GPT2LMHeadModel stores them, with its buffers and tied head. */
+    private static Map<String, NDArray> huggingFaceNames(Gpt2 model, NDManager m) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        model.weights().asMap().forEach((name, value) -> out.put("transformer." + name, value));
+        out.put("transformer.h.0.attn.bias", m.ones(new Shape(1, 1, 24, 24)));
+        out.put("lm_head.weight", model.weights().get("wte.weight"));
+        return out;
+    }
+
+    @Test
+    void savedModelLoadsBack() throws IOException {
+        try (Gpt2 model = TinyModels.random(1)) {
+            model.save(tmp);
+            assertSameModel(model, tmp);
+        }
+    }
+
+    @Test
+    void loadsPrefixedNamesBuffersAndTiedHead() throws IOException {
+        try (Gpt2 model = TinyModels.random(2); NDManager m = model.manager().newSubManager()) {
+            model.config().write(tmp.resolve("config.json"));
+            SafeTensors.write(tmp.resolve("model.safetensors"), huggingFaceNames(model, m));
+            assertSameModel(model, tmp);
+        }
+    }
+
+    @Test
+    void loadsShardedCheckpoints() throws IOException {
+        try (Gpt2 model = TinyModels.random(3); NDManager m = model.manager().newSubManager()) {
+            model.config().write(tmp.resolve("config.json"));
+            Map<String, NDArray> first = new LinkedHashMap<>();
+            Map<String, NDArray> second = new LinkedHashMap<>();
+            StringBuilder index = new StringBuilder("{\"metadata\": {}, \"weight_map\": {");
+            int i = 0;
+            for (Map.Entry<String, NDArray> e : huggingFaceNames(model, m).entrySet()) {
+                String shard = i++ % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+                (shard.startsWith("model-00001") ? first : second).put(e.getKey(), e.getValue());
+                index.append(i > 1 ? "," : "").append('"').append(e.getKey()).append("\": \"").append(shard).append('"');
+            }
+            SafeTensors.write(tmp.resolve("model-00001-of-00002.safetensors"), first);
+            SafeTensors.write(tmp.resolve("model-00002-of-00002.safetensors"), second);
+            Files.writeString(tmp.resolve("model.safetensors.index.json"), index.append("}}").toString());
+            assertSameModel(model, tmp);
+        }
+    }
+
+    private void assertLoadFails(String... expectedInMessage) {
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Gpt2.load(tmp, Device.cpu()).close());
+        for (String s : expectedInMessage) {
+            assertTrue(e.getMessage().contains(s), "message '" + e.getMessage() + "' should name '" + s + "'");
+        }
+    }
+
+    @Test
+    void brokenCheckpointsFailWithMessagesNamingTheCulprit() throws IOException {
+        assertLoadFails("config.json");
+        try (Gpt2 model = TinyModels.random(4)) {
+            model.save(tmp);
+        }
+        Path weights = tmp.resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+
+        Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        assertLoadFails("model.safetensors", "truncated");
+
+        Files.write(weights, new byte[] {1, 2, 3});
+        assertLoadFails("model.safetensors", "not a safetensors file");
+
+        Files.write(weights, bytes);
+        Files.writeString(tmp.resolve("config.json"), Files.readString(tmp.resolve("config.json")).replace("\"n_inner\" : 64", "\"n_inner\" : 32"));
+        assertLoadFails("h.0.mlp.c_fc.weight", "shape");
+
+        Files.writeString(tmp.resolve("config.json"), "{\"model_type\": \"llama\", \"architectures\": [\"LlamaForCausalLM\"]}");
+        assertLoadFails("unsupported architecture", "llama");
+
+        Files.delete(weights);
+        TinyModels.config().write(tmp.resolve("config.json"));
+        assertLoadFails("no model.safetensors");
+    }
+
+    @Test
+    void missingTensorsAreNamed() throws IOException {
+        try (Gpt2 model = TinyModels.random(5)) {
+            model.config().write(tmp.resolve("config.json"));
+            Map<String, NDArray> some = new LinkedHashMap<>(model.weights().asMap());
+            some.remove("h.2.ln_2.bias");
+            SafeTensors.write(tmp.resolve("model.safetensors"), some);
+        }
+        assertLoadFails("missing tensors", "h.2.ln_2.bias");
+    }
+
+    @Test
+    void halfPrecisionConvertsExactly() {
+        assertTrue(SafeTensors.halfToFloat((short) 0x3c00) == 1f);
+        assertTrue(SafeTensors.halfToFloat((short) 0xc000) == -2f);
+        assertTrue(SafeTensors.halfToFloat((short) 0x0001) == (float) Math.pow(2, -24));
+        assertTrue(SafeTensors.halfToFloat((short) 0x7bff) == 65504f);
+    }
+}
