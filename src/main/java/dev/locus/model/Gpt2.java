@@ -60,21 +60,31 @@ public final class Gpt2 implements AutoCloseable {
 
     /** Logits [batch, tokens, vocab] for int64 token ids [batch, tokens] (right-padded rows are fine: attention is causal). */
     public NDArray forward(NDArray tokens, Hooks hooks) {
+        return forwardFrom(0, embed(tokens, hooks), hooks);
+    }
+
+    /** The residual stream entering block 0: token embeddings (hook point "embed") plus position embeddings. */
+    public NDArray embed(NDArray tokens, Hooks hooks) {
         int length = (int) tokens.getShape().get(1);
         if (length > config.nPositions()) {
             throw new IllegalArgumentException("input of " + length + " tokens exceeds the context length "
                     + config.nPositions());
         }
-        NDManager m = tokens.getManager();
-        NDArray positions = m.arange(0, length, 1, DataType.INT64);
-        NDArray x = hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight"))
-                .add(embed(positions, "wpe.weight"));
-        NDArray causalMask = causalMask(m, length);
-        for (int layer = 0; layer < config.nLayer(); layer++) {
+        NDArray positions = tokens.getManager().arange(0, length, 1, DataType.INT64);
+        return hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight")).add(embed(positions, "wpe.weight"));
+    }
+
+    /**
+     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then
+     * the final LayerNorm and the tied LM head: x·Eᵀ. Lets tracing skip a prefix of layers whose
+     * result it already has.
+     */
+    public NDArray forwardFrom(int firstLayer, NDArray x, Hooks hooks) {
+        NDArray causalMask = causalMask(x.getManager(), (int) x.getShape().get(1));
+        for (int layer = firstLayer; layer < config.nLayer(); layer++) {
             x = block(layer, x, causalMask, hooks);
         }
-        x = layerNorm(x, "ln_f");
-        return Linear.linear(x, weights.get("wte.weight")).singletonOrThrow(); // tied LM head: x·Eᵀ
+        return Linear.linear(layerNorm(x, "ln_f"), weights.get("wte.weight")).singletonOrThrow();
     }
 
     private NDArray block(int layer, NDArray x, NDArray causalMask, Hooks hooks) {

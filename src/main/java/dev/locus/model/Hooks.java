@@ -19,6 +19,12 @@ public final class Hooks {
         return this;
     }
 
+    /** Adds every intervention of {@code other} after this one's. */
+    public Hooks addAll(Hooks other) {
+        other.at.forEach((point, list) -> list.forEach(i -> add(point, i)));
+        return this;
+    }
+
     /** Captures the activation at {@code point} and returns the capture to read after the pass. */
     public Intervention.Capture capture(HookPoint point) {
         Intervention.Capture c = new Intervention.Capture();

@@ -36,6 +36,14 @@ public interface Intervention {
         return a -> NDArrays.where(where.mask(a), values.broadcast(a.getShape()), a);
     }
 
+    /**
+     * Overwrites the selected cells with the same cells of row {@code sourceRow} of this very
+     * pass (how the original causal-tracing code restores clean states from its clean row 0).
+     */
+    static Intervention copyFromRow(int sourceRow, Selection where) {
+        return a -> NDArrays.where(where.mask(a), a.get(sourceRow + ":" + (sourceRow + 1)).broadcast(a.getShape()), a);
+    }
+
     /** Adds {@code delta} (broadcastable to [batch, tokens, width]) to the selected cells only. */
     static Intervention add(Selection where, NDArray delta) {
         return a -> NDArrays.where(where.mask(a), a.add(delta), a);

@@ -91,36 +91,12 @@ public final class LanguageModel implements AutoCloseable {
 
     /**
      * Per-row log p(target | prompt) as a [rows] array, differentiable through weights and hooks.
-     * Rows are prompt ids + target ids, right-padded; with {@code firstTokenOnly} only the first
-     * target token is scored (the older variant of the study).
+     * With {@code firstTokenOnly} only the first target token is scored (the older variant of the study).
      */
     public NDArray targetLogProbs(NDManager m, List<long[]> prompts, List<long[]> targets, Hooks hooks,
                                   boolean firstTokenOnly) {
-        int rows = prompts.size();
-        List<long[]> inputs = new ArrayList<>(rows);
-        for (int b = 0; b < rows; b++) {
-            long[] p = prompts.get(b);
-            long[] t = targets.get(b);
-            checkFits(p.length + t.length - 1);
-            long[] seq = Arrays.copyOf(p, p.length + t.length - 1); // the last target token is never an input
-            System.arraycopy(t, 0, seq, p.length, t.length - 1);
-            inputs.add(seq);
-        }
-        TokenBatch batch = TokenBatch.of(m, inputs);
-        int length = (int) batch.ids().getShape().get(1);
-        long[] next = new long[rows * length];
-        float[] scored = new float[rows * length];
-        for (int b = 0; b < rows; b++) {
-            long[] t = targets.get(b);
-            int first = prompts.get(b).length - 1; // logits here predict the first target token
-            for (int j = 0; j < (firstTokenOnly ? 1 : t.length); j++) {
-                next[b * length + first + j] = t[j];
-                scored[b * length + first + j] = 1f;
-            }
-        }
-        NDArray logp = model.forward(batch.ids(), hooks).logSoftmax(-1);
-        NDArray picked = logp.gather(m.create(next, new Shape(rows, length, 1)), 2).reshape(rows, length);
-        return picked.mul(m.create(scored, new Shape(rows, length))).sum(new int[] {1});
+        TargetScoring scoring = TargetScoring.of(m, prompts, targets, firstTokenOnly, config().nPositions());
+        return scoring.logProbs(model.forward(scoring.inputs().ids(), hooks));
     }
 
     /** p(target | prompt) for each pair (no hooks, no gradients). */

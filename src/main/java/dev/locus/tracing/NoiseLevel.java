@@ -1,0 +1,35 @@
+package dev.locus.tracing;
+
+import ai.djl.ndarray.NDArray;
+import dev.locus.model.LanguageModel;
+import java.util.List;
+
+/** The tracing noise scale: std of the token embeddings of a sample of subjects, each tokenized alone. */
+public final class NoiseLevel {
+    private NoiseLevel() {}
+
+    /** Sample standard deviation of all embedding values of all tokens of {@code subjects}. */
+    public static double embeddingStd(LanguageModel lm, List<String> subjects) {
+        NDArray table = lm.model().weights().get("wte.weight");
+        int width = lm.config().nEmbd();
+        double sum = 0;
+        double sumSquares = 0;
+        long count = 0;
+        for (String subject : subjects) {
+            for (long id : lm.tokenize(subject).ids()) {
+                try (NDArray row = table.get(id)) {
+                    for (float v : row.toFloatArray()) {
+                        sum += v;
+                        sumSquares += (double) v * v;
+                    }
+                }
+                count += width;
+            }
+        }
+        if (count < 2) {
+            throw new IllegalArgumentException("need at least one subject token to estimate the noise level");
+        }
+        double mean = sum / count;
+        return Math.sqrt((sumSquares - count * mean * mean) / (count - 1));
+    }
+}

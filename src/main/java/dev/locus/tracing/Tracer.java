@@ -1,0 +1,229 @@
+package dev.locus.tracing;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.locus.facts.InvalidFactException;
+import dev.locus.model.HookPoint;
+import dev.locus.model.Hooks;
+import dev.locus.model.Intervention;
+import dev.locus.model.LanguageModel;
+import dev.locus.model.Selection;
+import dev.locus.model.TargetScoring;
+import dev.locus.model.TextTokenizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Causal tracing (representation denoising, ALGORITHMS.md §1). This class prepares a trace —
+ * validation, subject span from character offsets, noise, p_clean and the filter — and the
+ * engines ({@link NaiveTracer}, {@link FastTracer}) fill in p_corrupt and the restored grids.
+ */
+public abstract class Tracer {
+    protected final LanguageModel lm;
+    protected final TracingSettings settings;
+    private final double defaultSigma;
+
+    /** @param defaultSigma σ used when the settings give none (normally 3 × {@link NoiseLevel#embeddingStd}) */
+    protected Tracer(LanguageModel lm, TracingSettings settings, double defaultSigma) {
+        this.lm = lm;
+        this.settings = settings;
+        this.defaultSigma = defaultSigma;
+    }
+
+    public TracingSettings settings() {
+        return settings;
+    }
+
+    public double sigma() {
+        return Double.isNaN(settings.noiseSigma()) ? defaultSigma : settings.noiseSigma();
+    }
+
+    /** Traces p(target | prompt) with the subject corrupted by seeded Gaussian noise. */
+    public TraceOutcome trace(String prompt, String subject, String target) {
+        return trace(prompt, subject, target, NoiseSource.gaussian(settings.seed()));
+    }
+
+    public TraceOutcome trace(String prompt, String subject, String target, NoiseSource noise) {
+        return trace(prepare(prompt, subject, target, noise));
+    }
+
+    /**
+     * Traces at the token level (for models without a tokenizer, and to replay reference runs):
+     * the subject occupies positions [subjectStart, subjectEnd) of {@code promptIds}.
+     */
+    public TraceOutcome traceTokens(long[] promptIds, int subjectStart, int subjectEnd, long[] targetIds, NoiseSource noise) {
+        if (subjectStart < 0 || subjectEnd <= subjectStart || subjectEnd > promptIds.length) {
+            throw new InvalidFactException("subject", "span [" + subjectStart + ", " + subjectEnd + ") is not inside the "
+                    + promptIds.length + "-token prompt");
+        }
+        List<String> texts = new ArrayList<>();
+        for (long id : promptIds) {
+            texts.add("#" + id);
+        }
+        return trace(setup(promptIds, targetIds, texts, subjectStart, subjectEnd, noise));
+    }
+
+    private TraceOutcome trace(Setup setup) {
+        double pClean;
+        try (NDManager m = lm.manager().newSubManager()) {
+            pClean = setup.probabilities(m, 1, Hooks.none())[0];
+        }
+        if (pClean < settings.minCleanProbability()) {
+            return new TraceOutcome.NotAnalysed(pClean, String.format(
+                    "p_clean %.4g is below %.4g: the model does not know this fact", pClean, settings.minCleanProbability()));
+        }
+        Grids grids = measure(setup);
+        return new CausalTrace(setup.tokenTexts(), setup.subjectStart(), setup.subjectEnd(), setup.tracedFrom(), pClean,
+                grids.pCorrupt(), grids.restored(), settings.windows(), sigma(), settings.seed(), settings.samples());
+    }
+
+    /** p_corrupt and the restored probabilities of every traced cell of every kind. */
+    protected abstract Grids measure(Setup setup);
+
+    protected record Grids(double pCorrupt, Map<TraceKind, double[][]> restored) {}
+
+    /** Fills the grids' untraced rows (tokens before {@code tracedFrom}) with p_corrupt: effect 0. */
+    protected static Map<TraceKind, double[][]> emptyGrids(Setup s, double pCorrupt, int layers) {
+        Map<TraceKind, double[][]> out = new EnumMap<>(TraceKind.class);
+        for (TraceKind kind : TraceKind.values()) {
+            double[][] grid = new double[s.promptLength()][layers];
+            for (double[] row : grid) {
+                java.util.Arrays.fill(row, pCorrupt);
+            }
+            out.put(kind, grid);
+        }
+        return out;
+    }
+
+    private Setup prepare(String prompt, String subject, String target, NoiseSource noise) {
+        if (prompt == null || prompt.isBlank()) {
+            throw new InvalidFactException("prompt", "is empty");
+        }
+        if (subject == null || subject.isBlank()) {
+            throw new InvalidFactException("subject", "is empty");
+        }
+        if (target == null || target.isBlank()) {
+            throw new InvalidFactException("target", "is empty");
+        }
+        int at = prompt.indexOf(subject);
+        if (at < 0) {
+            throw new InvalidFactException("subject", "'" + subject + "' does not occur in the prompt '" + prompt + "'");
+        }
+        TextTokenizer.Tokens tokens = lm.tokenize(prompt);
+        int[] span = tokens.span(at, at + subject.length());
+        if (span == null) {
+            throw new InvalidFactException("subject", "'" + subject + "' covers no token of the prompt");
+        }
+        long[] targetIds = lm.targetIds(target);
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < tokens.length(); i++) {
+            texts.add(tokens.starts()[i] < 0 ? "" : prompt.substring(tokens.starts()[i], tokens.ends()[i]));
+        }
+        return setup(tokens.ids(), targetIds, texts, span[0], span[1], noise);
+    }
+
+    private Setup setup(long[] promptIds, long[] targetIds, List<String> texts, int subjectStart, int subjectEnd,
+                        NoiseSource noise) {
+        if (targetIds.length == 0) {
+            throw new InvalidFactException("target", "has no tokens");
+        }
+        int inputLength = promptIds.length + targetIds.length - 1;
+        if (inputLength > lm.config().nPositions()) {
+            throw new InvalidFactException("prompt", "prompt and target are " + inputLength
+                    + " tokens, more than the model's context length " + lm.config().nPositions());
+        }
+        float[] draws = noise.draw(settings.samples(), subjectEnd - subjectStart, lm.config().nEmbd(), sigma());
+        return new Setup(promptIds, targetIds, texts, subjectStart, subjectEnd, settings.fromSubject() ? subjectStart : 0, draws);
+    }
+
+    /** Everything about one trace that does not depend on the cell. */
+    protected final class Setup {
+        private final long[] promptIds;
+        private final long[] targetIds;
+        private final List<String> tokenTexts;
+        private final int subjectStart;
+        private final int subjectEnd;
+        private final int tracedFrom;
+        private final float[] noise;
+
+        Setup(long[] promptIds, long[] targetIds, List<String> tokenTexts, int subjectStart, int subjectEnd,
+              int tracedFrom, float[] noise) {
+            this.promptIds = promptIds;
+            this.targetIds = targetIds;
+            this.tokenTexts = tokenTexts;
+            this.subjectStart = subjectStart;
+            this.subjectEnd = subjectEnd;
+            this.tracedFrom = tracedFrom;
+            this.noise = noise;
+        }
+
+        public int promptLength() {
+            return promptIds.length;
+        }
+
+        public int subjectStart() {
+            return subjectStart;
+        }
+
+        public int subjectEnd() {
+            return subjectEnd;
+        }
+
+        public int tracedFrom() {
+            return tracedFrom;
+        }
+
+        public List<String> tokenTexts() {
+            return tokenTexts;
+        }
+
+        /** Teacher-forced scoring of the target for {@code rows} copies of the prompt. */
+        public TargetScoring scoring(NDManager m, int rows) {
+            return TargetScoring.of(m, Collections.nCopies(rows, promptIds), Collections.nCopies(rows, targetIds),
+                    settings.firstTokenOnly(), lm.config().nPositions());
+        }
+
+        /** Per-row p(target) of {@code rows} copies of the prompt run with {@code hooks}. */
+        public double[] probabilities(NDManager m, int rows, Hooks hooks) {
+            TargetScoring scoring = scoring(m, rows);
+            return probabilities(scoring, lm.model().forward(scoring.inputs().ids(), hooks));
+        }
+
+        public double[] probabilities(TargetScoring scoring, NDArray logits) {
+            float[] logp = scoring.logProbs(logits).toFloatArray();
+            double[] p = new double[logp.length];
+            for (int i = 0; i < p.length; i++) {
+                p[i] = Math.exp(logp[i]);
+            }
+            return p;
+        }
+
+        /**
+         * Adds noise sample s to the token embeddings of the subject in row {@code firstNoisyRow + s}
+         * of a {@code rows}-row pass of {@code length} tokens.
+         */
+        public Hooks corruption(NDManager m, int rows, int firstNoisyRow, int length) {
+            int width = lm.config().nEmbd();
+            int subjectLength = subjectEnd - subjectStart;
+            float[] delta = new float[rows * length * width];
+            int[] noisyRows = new int[settings.samples()];
+            for (int s = 0; s < settings.samples(); s++) {
+                noisyRows[s] = firstNoisyRow + s;
+                for (int i = 0; i < subjectLength; i++) {
+                    System.arraycopy(noise, (s * subjectLength + i) * width, delta,
+                            ((firstNoisyRow + s) * length + subjectStart + i) * width, width);
+                }
+            }
+            int[] positions = new int[subjectLength];
+            for (int i = 0; i < subjectLength; i++) {
+                positions[i] = subjectStart + i;
+            }
+            NDArray d = m.create(delta, new Shape(rows, length, width));
+            return Hooks.none().add(HookPoint.embed(), Intervention.add(Selection.cells(noisyRows, positions), d));
+        }
+    }
+}

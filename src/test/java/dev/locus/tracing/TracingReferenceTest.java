@@ -1,0 +1,66 @@
+package dev.locus.tracing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.SharedFiles;
+import dev.locus.model.LanguageModel;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Both engines, fed the exact noise of the original causal-tracing code, reproduce its p_clean,
+ * p_corrupt and every grid cell on the same GPT-2 weights.
+ */
+class TracingReferenceTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"naive", "fast"})
+    void reproducesTheOriginalTracingCode(String engine) throws Exception {
+        Path dir = SharedFiles.require("fixtures/gpt2-tiny-trace");
+        JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
+        long[] ids = new long[ref.get("input_ids").size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = ref.get("input_ids").get(i).asLong();
+        }
+        JsonNode noise = ref.get("noise");
+        int samples = ref.get("samples").asInt();
+        JsonNode kinds = ref.get("trace");
+        TracingSettings settings = new TracingSettings(samples,
+                Map.of(TraceKind.HIDDEN, kinds.get("hidden").get("window").asInt(),
+                        TraceKind.MLP, kinds.get("mlp").get("window").asInt(),
+                        TraceKind.ATTN, kinds.get("attn").get("window").asInt()),
+                0, ref.get("noise_sigma").asDouble(), 3, false, 0, false, 512);
+        NoiseSource replay = (s, positions, width, sigma) -> {
+            float[] out = new float[s * positions * width];
+            for (int i = 0; i < s; i++) {
+                for (int p = 0; p < positions; p++) {
+                    for (int d = 0; d < width; d++) {
+                        out[(i * positions + p) * width + d] = (float) noise.get(i).get(p).get(d).asDouble();
+                    }
+                }
+            }
+            return out;
+        };
+        try (LanguageModel lm = LanguageModel.load(dir)) {
+            Tracer tracer = engine.equals("naive") ? new NaiveTracer(lm, settings, Double.NaN) : new FastTracer(lm, settings, Double.NaN);
+            CausalTrace trace = (CausalTrace) tracer.traceTokens(ids, ref.get("subject_start").asInt(),
+                    ref.get("subject_end").asInt(), new long[] {ref.get("target_id").asLong()}, replay);
+            for (TraceKind kind : TraceKind.values()) {
+                JsonNode expected = kinds.get(kind.label());
+                assertEquals(expected.get("p_clean").asDouble(), trace.pClean(), 1e-5, "p_clean");
+                assertEquals(expected.get("p_corrupt").asDouble(), trace.pCorrupt(), 1e-5, "p_corrupt");
+                double[][] grid = trace.restored().get(kind);
+                for (int t = 0; t < ids.length; t++) {
+                    for (int l = 0; l < trace.layers(); l++) {
+                        assertEquals(expected.get("grid").get(t).get(l).asDouble(), grid[t][l], 1e-5,
+                                kind.label() + " token " + t + " layer " + l);
+                    }
+                }
+            }
+        }
+    }
+}
