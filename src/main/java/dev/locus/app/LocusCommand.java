@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
 @TopCommand
 @Command(name = "locus", mixinStandardHelpOptions = true,
         description = "Causal tracing vs model editing, as a service and a library.",
-        subcommands = {DemoCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class})
+        subcommands = {DemoCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class, BenchTraceCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -1,0 +1,70 @@
+package dev.locus.app;
+
+import dev.locus.facts.Fact;
+import dev.locus.model.LanguageModel;
+import dev.locus.testbed.Testbed;
+import dev.locus.tracing.FastTracer;
+import dev.locus.tracing.NaiveTracer;
+import dev.locus.tracing.NoiseLevel;
+import dev.locus.tracing.Tracer;
+import dev.locus.tracing.TracingSettings;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Full traces (3 kinds × all layers × all traced tokens) of the same testbed facts with the naive
+ * reference and the fast engine, alternating in one process so both see the same machine load.
+ */
+@Command(name = "bench-trace", mixinStandardHelpOptions = true,
+        description = "Median time per fact of a full trace: naive reference vs fast engine, and their ratio.")
+public class BenchTraceCommand implements Runnable {
+    @Option(names = "--facts", defaultValue = "6", description = "facts to trace (default: ${DEFAULT-VALUE})")
+    int facts;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "untimed rounds first")
+    int warmup;
+
+    @Override
+    public void run() {
+        try (LanguageModel lm = Testbed.load()) {
+            List<Fact> all = Testbed.facts();
+            double sigma = 3 * NoiseLevel.embeddingStd(lm, all.stream().limit(200).map(Fact::subject).toList());
+            TracingSettings settings = TracingSettings.defaults();
+            Tracer naive = new NaiveTracer(lm, settings, sigma);
+            Tracer fast = new FastTracer(lm, settings, sigma);
+            List<Double> naiveMs = new ArrayList<>();
+            List<Double> fastMs = new ArrayList<>();
+            for (int i = -warmup; i < facts; i++) {
+                Fact f = all.get(Math.floorMod(i, all.size()));
+                double n = time(() -> naive.trace(f.prompt(), f.subject(), f.targetTrue()));
+                double q = time(() -> fast.trace(f.prompt(), f.subject(), f.targetTrue()));
+                if (i >= 0) {
+                    naiveMs.add(n);
+                    fastMs.add(q);
+                    System.out.printf("fact %d/%d %-60s naive %8.0f ms  fast %7.0f ms  (%d prompt tokens)%n", i + 1, facts,
+                            "'" + f.prompt() + "'", n, q, lm.tokenize(f.prompt()).length());
+                }
+            }
+            double medianNaive = median(naiveMs);
+            double medianFast = median(fastMs);
+            System.out.printf("median per fact: naive %.0f ms, fast %.0f ms, speed-up %.1fx (model %d layers x %d, S=%d)%n",
+                    medianNaive, medianFast, medianNaive / medianFast, lm.config().nLayer(), lm.config().nEmbd(),
+                    settings.samples());
+        }
+    }
+
+    static double time(Runnable r) {
+        long start = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.locus.tracing;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.locus.facts.Fact;
+import dev.locus.facts.InvalidFactException;
+import dev.locus.model.LanguageModel;
+import dev.locus.testbed.Testbed;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Tracing on the testbed model: fast engine = reference, filter, reproducibility, bad input. */
+class TracingTest {
+    private static LanguageModel lm;
+    private static List<Fact> facts;
+    private static double sigma;
+
+    @BeforeAll
+    static void load() {
+        lm = Testbed.load();
+        facts = Testbed.facts();
+        sigma = 3 * NoiseLevel.embeddingStd(lm, facts.stream().limit(200).map(Fact::subject).toList());
+    }
+
+    @AfterAll
+    static void close() {
+        lm.close();
+    }
+
+    @Test
+    void fastEngineEqualsTheReferenceOnEveryCellOfEveryKind() {
+        // Small batches force the fast engine to split tokens over several passes too.
+        TracingSettings settings = TracingSettings.defaults();
+        TracingSettings chunked = new TracingSettings(settings.samples(), settings.windows(), 7, Double.NaN, 3, false,
+                0.02, true, 25);
+        for (Fact f : facts.subList(0, 3)) {
+            for (TracingSettings s : List.of(settings.withSeed(7), chunked)) {
+                CausalTrace reference = (CausalTrace) new NaiveTracer(lm, s, sigma).trace(f.prompt(), f.subject(), f.targetTrue());
+                CausalTrace fast = (CausalTrace) new FastTracer(lm, s, sigma).trace(f.prompt(), f.subject(), f.targetTrue());
+                assertEquals(reference.pClean(), fast.pClean(), 1e-5);
+                assertEquals(reference.pCorrupt(), fast.pCorrupt(), 1e-5);
+                for (TraceKind kind : TraceKind.values()) {
+                    double[][] a = reference.restored().get(kind);
+                    double[][] b = fast.restored().get(kind);
+                    for (int t = 0; t < a.length; t++) {
+                        for (int l = 0; l < a[t].length; l++) {
+                            assertEquals(a[t][l], b[t][l], 1e-5, f.id() + " " + kind + " token " + t + " layer " + l);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTraceIsReproducibleFromItsSeedAndNoiseLowersTheProbability() {
+        Fact f = facts.stream().filter(x -> lm.targetIds(x.targetTrue()).length == 1).findFirst().orElseThrow();
+        Tracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
+        CausalTrace a = (CausalTrace) tracer.trace(f.prompt(), f.subject(), f.targetTrue());
+        CausalTrace b = (CausalTrace) tracer.trace(f.prompt(), f.subject(), f.targetTrue());
+        assertEquals(a.pCorrupt(), b.pCorrupt());
+        assertArrayEquals(a.restored().get(TraceKind.MLP)[a.subjectEnd() - 1], b.restored().get(TraceKind.MLP)[a.subjectEnd() - 1]);
+        assertTrue(a.pCorrupt() < a.pClean(), "noise should lower p: " + a.pCorrupt() + " vs " + a.pClean());
+        assertEquals(lm.config().nLayer(), a.localization().length);
+        for (double v : a.localization()) {
+            assertTrue(v >= 0);
+        }
+        // With a one-token target, restoring the residual stream of the last token at the last layer restores p_clean.
+        double[][] hidden = a.restored().get(TraceKind.HIDDEN);
+        assertEquals(a.pClean(), hidden[hidden.length - 1][lm.config().nLayer() - 1], 1e-5);
+    }
+
+    @Test
+    void factsTheModelDoesNotKnowAreNotAnalysed() {
+        Fact f = facts.get(0);
+        TraceOutcome outcome = new FastTracer(lm, TracingSettings.defaults(), sigma).trace(f.prompt(), f.subject(), f.targetNew());
+        TraceOutcome.NotAnalysed skipped = assertInstanceOf(TraceOutcome.NotAnalysed.class, outcome);
+        assertTrue(skipped.reason().contains("p_clean"), skipped.reason());
+    }
+
+    @Test
+    void badInputNamesTheField() {
+        Tracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
+        Fact f = facts.get(0);
+        assertEquals("subject", assertThrows(InvalidFactException.class,
+                () -> tracer.trace(f.prompt(), "Nobody Anywhere", f.targetTrue())).field());
+        assertEquals("subject", assertThrows(InvalidFactException.class,
+                () -> tracer.trace(f.prompt(), " ", f.targetTrue())).field());
+        assertEquals("target", assertThrows(InvalidFactException.class,
+                () -> tracer.trace(f.prompt(), f.subject(), "")).field());
+        String tooLong = (f.prompt() + " ").repeat(lm.config().nPositions());
+        assertEquals("prompt", assertThrows(InvalidFactException.class,
+                () -> tracer.trace(tooLong, f.subject(), f.targetTrue())).field());
+    }
+}
