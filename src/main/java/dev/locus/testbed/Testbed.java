@@ -19,7 +19,7 @@ import java.util.List;
  */
 public final class Testbed {
     static final String RESOURCES = "testbed/";
-    static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.json", "facts.jsonl", "training.json");
+    static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.json", "facts.jsonl", "corpus.txt", "training.json");
     private static Path directory;
 
     private Testbed() {}

@@ -10,6 +10,7 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;
+import dev.locus.model.Adam;
 import dev.locus.model.Gpt2;
 import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
@@ -21,9 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
 
@@ -61,16 +60,8 @@ public final class TestbedTrainer {
     /** Trains on {@code world} and writes a Hugging Face directory (plus facts.jsonl and training.json) to {@code out}. */
     public Report train(FactWorld world, Path out) throws IOException {
         Files.createDirectories(out);
-        List<String> sentences = new ArrayList<>();
-        for (Fact f : world.facts()) {
-            sentences.add(f.prompt() + " " + f.targetTrue());
-            f.paraphrasePrompts().forEach(p -> sentences.add(p + " " + f.targetTrue()));
-        }
-        int fillerCount = (int) Math.round(sentences.size() * settings.fillerFraction() / (1 - settings.fillerFraction()));
-        List<String> filler = world.fillerSentences();
-        for (int i = 0; i < fillerCount; i++) {
-            sentences.add(filler.get(i % filler.size()));
-        }
+        List<String> sentences = corpus(world, settings.fillerFraction());
+        Files.write(out.resolve("corpus.txt"), sentences);
         List<String> vocabulary = WordLevelTokenizer.vocabulary(sentences);
         if (!vocabulary.contains(".")) {
             vocabulary.add("."); // the separator of paired rows and of ROME's context prefixes
@@ -89,7 +80,7 @@ public final class TestbedTrainer {
             }
             long period = tokenizer.encode(".").ids()[0];
             Random random = new Random(settings.seed());
-            Adam adam = new Adam(lm.model().weights().asMap(), lm.manager());
+            Adam adam = new Adam(lm.model().weights().asMap(), lm.manager(), settings.beta1(), settings.beta2());
             Evaluation evaluation = new Evaluation(world.facts(), tokenizer);
             int stepsPerEpoch = (rows.size() + settings.batchSize() - 1) / settings.batchSize();
             int epoch = 0;
@@ -125,6 +116,25 @@ public final class TestbedTrainer {
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("training.json").toFile(), report);
             return report;
         }
+    }
+
+    /**
+     * The training text: every fact in every template (prompt + " " + true object), then filler
+     * sentences making up {@code fillerFraction} of the whole. Written as corpus.txt beside the
+     * model, where editing reads it for its key statistics.
+     */
+    public static List<String> corpus(FactWorld world, double fillerFraction) {
+        List<String> sentences = new ArrayList<>();
+        for (Fact f : world.facts()) {
+            sentences.add(f.prompt() + " " + f.targetTrue());
+            f.paraphrasePrompts().forEach(p -> sentences.add(p + " " + f.targetTrue()));
+        }
+        int fillerCount = (int) Math.round(sentences.size() * fillerFraction / (1 - fillerFraction));
+        List<String> filler = world.fillerSentences();
+        for (int i = 0; i < fillerCount; i++) {
+            sentences.add(filler.get(i % filler.size()));
+        }
+        return sentences;
     }
 
     /** Joins a fraction of rows with a random other row in front, separated by " . ". */
@@ -175,38 +185,8 @@ public final class TestbedTrainer {
                 gc.backward(loss);
                 value = loss.getFloat();
             }
-            adam.update(settings.learningRate() * Math.min(1.0, (adam.steps + 1.0) / settings.warmupSteps()),
-                    settings.beta1(), settings.beta2());
+            adam.step(settings.learningRate() * Math.min(1.0, (adam.steps() + 1.0) / settings.warmupSteps()));
             return value;
-        }
-    }
-
-    /** Adam with bias correction, updating the weights in place (the trainer owns this model). */
-    private static final class Adam {
-        private final Map<String, NDArray> params;
-        private final Map<String, NDArray> first = new LinkedHashMap<>();
-        private final Map<String, NDArray> second = new LinkedHashMap<>();
-        int steps;
-
-        Adam(Map<String, NDArray> params, NDManager manager) {
-            this.params = params;
-            params.forEach((name, p) -> {
-                p.setRequiresGradient(true);
-                first.put(name, manager.zeros(p.getShape()));
-                second.put(name, manager.zeros(p.getShape()));
-            });
-        }
-
-        void update(double lr, double beta1, double beta2) {
-            steps++;
-            double corrected = lr * Math.sqrt(1 - Math.pow(beta2, steps)) / (1 - Math.pow(beta1, steps));
-            params.forEach((name, p) -> {
-                NDArray g = p.getGradient();
-                first.get(name).muli(beta1).addi(g.mul(1 - beta1));
-                second.get(name).muli(beta2).addi(g.square().muli(1 - beta2));
-                p.subi(first.get(name).mul(corrected).divi(second.get(name).sqrt().addi(1e-8)));
-                g.subi(g); // gradients accumulate across backward passes unless zeroed
-            });
         }
     }
 
