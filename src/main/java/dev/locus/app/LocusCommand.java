@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
 @TopCommand
 @Command(name = "locus", mixinStandardHelpOptions = true,
         description = "Causal tracing vs model editing, as a service and a library.",
-        subcommands = {DemoCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class, BenchTraceCommand.class})
+        subcommands = {DemoCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
+                BenchTraceCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;
