@@ -21,10 +21,10 @@ import picocli.CommandLine.Option;
 @Command(name = "bench-trace", mixinStandardHelpOptions = true,
         description = "Median time per fact of a full trace: naive reference vs fast engine, and their ratio.")
 public class BenchTraceCommand implements Runnable {
-    @Option(names = "--facts", defaultValue = "6", description = "facts to trace (default: ${DEFAULT-VALUE})")
+    @Option(names = "--facts", defaultValue = "10", description = "facts to trace (default: ${DEFAULT-VALUE})")
     int facts;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "untimed rounds first")
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed rounds first")
     int warmup;
 
     @Override

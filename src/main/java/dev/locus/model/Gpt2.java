@@ -80,30 +80,53 @@ public final class Gpt2 implements AutoCloseable {
      * result it already has.
      */
     public NDArray forwardFrom(int firstLayer, NDArray x, Hooks hooks) {
-        NDArray causalMask = causalMask(x.getManager(), (int) x.getShape().get(1));
         for (int layer = firstLayer; layer < config.nLayer(); layer++) {
-            x = block(layer, x, causalMask, hooks);
+            x = block(layer, x, hooks, null, null);
         }
+        return head(x);
+    }
+
+    /** The final LayerNorm and the tied LM head: logits = LN(x)·Eᵀ. */
+    public NDArray head(NDArray x) {
         return Linear.linear(layerNorm(x, "ln_f"), weights.get("wte.weight")).singletonOrThrow();
     }
 
-    private NDArray block(int layer, NDArray x, NDArray causalMask, Hooks hooks) {
+    /**
+     * One transformer block on the residual stream {@code x} entering it. {@code pastKeys} and
+     * {@code pastValues} ([rows, heads, prefix, head_dim], or null) are the attention keys and
+     * values of positions before x's first position, which x's positions attend to causally.
+     */
+    public NDArray block(int layer, NDArray x, Hooks hooks, NDArray pastKeys, NDArray pastValues) {
         String p = "h." + layer + ".";
-        NDArray attn = hooks.apply(HookPoint.attnOut(layer), attention(p + "attn.", layerNorm(x, p + "ln_1"), causalMask));
+        NDArray attn = hooks.apply(HookPoint.attnOut(layer),
+                attention(p + "attn.", layerNorm(x, p + "ln_1"), pastKeys, pastValues));
         x = x.add(attn);
         NDArray key = hooks.apply(HookPoint.mlpKey(layer), activate(linear(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
         NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), linear(key, p + "mlp.c_proj"));
         return hooks.apply(HookPoint.blockOut(layer), x.add(mlp));
     }
 
-    private NDArray attention(String p, NDArray x, NDArray causalMask) {
+    /** The attention keys and values ([rows, heads, tokens, head_dim]) block {@code layer} computes from the stream {@code x} entering it. */
+    public NDArray[] keysAndValues(int layer, NDArray x) {
+        String p = "h." + layer + ".";
+        NDList qkv = linear(layerNorm(x, p + "ln_1"), p + "attn.c_attn").split(3, 2);
+        return new NDArray[] {heads(qkv.get(1)), heads(qkv.get(2))};
+    }
+
+    private NDArray attention(String p, NDArray x, NDArray pastKeys, NDArray pastValues) {
         long batch = x.getShape().get(0);
-        long length = x.getShape().get(1);
+        int length = (int) x.getShape().get(1);
         NDList qkv = linear(x, p + "c_attn").split(3, 2);
         NDArray q = heads(qkv.get(0));
         NDArray k = heads(qkv.get(1));
         NDArray v = heads(qkv.get(2));
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(sqrtHeadDim).add(causalMask);
+        int prefix = 0;
+        if (pastKeys != null) {
+            prefix = (int) pastKeys.getShape().get(2);
+            k = pastKeys.concat(k, 2);
+            v = pastValues.concat(v, 2);
+        }
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(sqrtHeadDim).add(causalMask(x.getManager(), length, prefix));
         NDArray y = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, config.nEmbd());
         return linear(y, p + "c_proj");
     }
@@ -114,15 +137,19 @@ public final class Gpt2 implements AutoCloseable {
         return a.reshape(s.get(0), s.get(1), config.nHead(), config.headDim()).transpose(0, 2, 1, 3);
     }
 
-    /** 0 where a token may attend (itself and earlier), -1e9 above the diagonal. */
-    private static NDArray causalMask(NDManager m, int length) {
-        float[] mask = new float[length * length];
+    /**
+     * [length, prefix + length]: 0 where query i (at position prefix + i) may attend key j
+     * (j ≤ prefix + i), -1e9 where it may not.
+     */
+    private static NDArray causalMask(NDManager m, int length, int prefix) {
+        int keys = prefix + length;
+        float[] mask = new float[length * keys];
         for (int i = 0; i < length; i++) {
-            for (int j = i + 1; j < length; j++) {
-                mask[i * length + j] = -1e9f;
+            for (int j = prefix + i + 1; j < keys; j++) {
+                mask[i * keys + j] = -1e9f;
             }
         }
-        return m.create(mask, new Shape(length, length));
+        return m.create(mask, new Shape(length, keys));
     }
 
     private NDArray activate(NDArray x) {

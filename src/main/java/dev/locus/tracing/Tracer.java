@@ -183,7 +183,13 @@ public abstract class Tracer {
 
         /** Teacher-forced scoring of the target for {@code rows} copies of the prompt. */
         public TargetScoring scoring(NDManager m, int rows) {
-            return TargetScoring.of(m, Collections.nCopies(rows, promptIds), Collections.nCopies(rows, targetIds),
+            return scoring(m, rows, 0);
+        }
+
+        /** The same for a pass that computes only positions {@code from}.. of the prompt. */
+        public TargetScoring scoring(NDManager m, int rows, int from) {
+            long[] suffix = java.util.Arrays.copyOfRange(promptIds, from, promptIds.length);
+            return TargetScoring.of(m, Collections.nCopies(rows, suffix), Collections.nCopies(rows, targetIds),
                     settings.firstTokenOnly(), lm.config().nPositions());
         }
 
