@@ -39,6 +39,30 @@ public final class Weights {
         return Collections.unmodifiableMap(tensors);
     }
 
+    /**
+     * A short identity of the current weights: SHA-256 over every tensor's name, shape and 4,096
+     * evenly spaced values — cheap even for billions of parameters, and independent of the file
+     * layout the weights were loaded from. Caches keyed by it are invalidated by any change
+     * that touches a sampled value.
+     */
+    public String fingerprint() {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+                sha.update((e.getKey() + e.getValue().getShape()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                try (NDArray flat = e.getValue().flatten()) {
+                    long step = Math.max(1, flat.size() / 4096);
+                    try (NDArray sample = flat.get("::" + step)) {
+                        sha.update(sample.toByteArray());
+                    }
+                }
+            }
+            return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Starts an edit; close it to restore every weight it replaced. */
     public Edit edit() {
         return new Edit();

@@ -1,0 +1,163 @@
+package dev.locus.editing;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.locus.model.HookPoint;
+import dev.locus.model.Hooks;
+import dev.locus.model.Intervention;
+import dev.locus.model.LanguageModel;
+import dev.locus.model.TokenBatch;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The uncentred covariance C = E[k kᵀ] of the MLP keys of each layer over a text corpus, which
+ * ROME and MEMIT use to disturb other keys as little as possible. Computed once for all layers
+ * in one sweep over the corpus, written to {@code cacheDir} under a name that carries a
+ * fingerprint of the weights and the corpus, and read back from there on later runs.
+ */
+public final class KeyStatistics {
+    private static final int BATCH = 64;
+
+    private final LanguageModel lm;
+    private final List<String> corpus;
+    private final Path cacheDir;
+    private final Consumer<String> progress;
+    private final String fingerprint;
+    private final Map<Integer, NDArray> inverses = new HashMap<>();
+
+    public KeyStatistics(LanguageModel lm, List<String> corpus, Path cacheDir, Consumer<String> progress) {
+        if (corpus.isEmpty()) {
+            throw new IllegalArgumentException("the key-statistics corpus is empty");
+        }
+        this.lm = lm;
+        this.corpus = corpus;
+        this.cacheDir = cacheDir;
+        this.progress = progress;
+        this.fingerprint = lm.model().weights().fingerprint() + "-" + corpusFingerprint(corpus);
+    }
+
+    /** C⁻¹ of {@code layer} in float64, [inner, inner]; owned by the model's manager. */
+    public synchronized NDArray inverseCovariance(int layer) {
+        NDArray inverse = inverses.get(layer);
+        if (inverse == null) {
+            try (NDArray c = covariance(layer)) {
+                inverse = c.inverse();
+            }
+            inverse.attach(lm.manager());
+            inverses.put(layer, inverse);
+        }
+        return inverse;
+    }
+
+    /** C of {@code layer} in float64, [inner, inner], from the disk cache or computed (for every layer) now. */
+    public NDArray covariance(int layer) {
+        Path file = cacheFile(layer);
+        if (!Files.exists(file)) {
+            computeAll();
+        }
+        int inner = lm.config().nInner();
+        try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
+            double[] values = new double[inner * inner];
+            ByteBuffer bytes = ByteBuffer.wrap(in.readAllBytes());
+            bytes.asDoubleBuffer().get(values);
+            return lm.manager().create(values, new Shape(inner, inner));
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("cannot read key statistics " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path cacheFile(int layer) {
+        return cacheDir.resolve("keycov-" + fingerprint + "-layer" + layer + ".bin");
+    }
+
+    private void computeAll() {
+        int layers = lm.config().nLayer();
+        int inner = lm.config().nInner();
+        long start = System.nanoTime();
+        List<long[]> texts = new ArrayList<>();
+        corpus.forEach(t -> {
+            long[] ids = lm.tokenize(t).ids();
+            if (ids.length > 0) {
+                texts.add(ids.length <= lm.config().nPositions() ? ids : java.util.Arrays.copyOf(ids, lm.config().nPositions()));
+            }
+        });
+        try (NDManager m = lm.manager().newSubManager()) {
+            NDArray[] sums = new NDArray[layers];
+            for (int l = 0; l < layers; l++) {
+                sums[l] = m.zeros(new Shape(inner, inner), DataType.FLOAT64);
+            }
+            long count = 0;
+            for (int i = 0; i < texts.size(); i += BATCH) {
+                List<long[]> batch = texts.subList(i, Math.min(texts.size(), i + BATCH));
+                try (NDManager step = m.newSubManager()) {
+                    TokenBatch tb = TokenBatch.of(step, batch);
+                    int length = (int) tb.ids().getShape().get(1);
+                    float[] real = new float[batch.size() * length];
+                    for (int b = 0; b < batch.size(); b++) {
+                        java.util.Arrays.fill(real, b * length, b * length + tb.lengths()[b], 1f);
+                        count += tb.lengths()[b];
+                    }
+                    NDArray mask = step.create(real, new Shape(batch.size() * length, 1));
+                    Hooks hooks = Hooks.none();
+                    Intervention.Capture[] keys = new Intervention.Capture[layers];
+                    for (int l = 0; l < layers; l++) {
+                        keys[l] = hooks.capture(HookPoint.mlpKey(l));
+                    }
+                    lm.model().forward(tb.ids(), hooks);
+                    for (int l = 0; l < layers; l++) {
+                        NDArray k = keys[l].value().reshape(-1, inner).mul(mask); // padding rows contribute nothing
+                        sums[l].addi(k.transpose().matMul(k).toType(DataType.FLOAT64, false));
+                    }
+                }
+                progress.accept(String.format("key statistics: %d/%d texts, %.0fs", Math.min(texts.size(), i + BATCH),
+                        texts.size(), (System.nanoTime() - start) / 1e9));
+            }
+            Files.createDirectories(cacheDir);
+            for (int l = 0; l < layers; l++) {
+                write(cacheFile(l), sums[l].div(count).toDoubleArray());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write key statistics to " + cacheDir, e);
+        }
+    }
+
+    private static void write(Path file, double[] values) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (DataOutputStream out = new DataOutputStream(Files.newOutputStream(tmp))) {
+            ByteBuffer bytes = ByteBuffer.allocate(values.length * 8);
+            bytes.asDoubleBuffer().put(values);
+            out.write(bytes.array());
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String corpusFingerprint(List<String> corpus) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (String text : corpus) {
+                sha.update(text.getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) '\n');
+            }
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
