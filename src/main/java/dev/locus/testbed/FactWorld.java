@@ -4,6 +4,7 @@ import dev.locus.facts.Fact;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -167,32 +168,17 @@ public final class FactWorld {
     /** Compound given names, as in "Jean Paul Moreau"; written whole so the halves belong together. */
     private static final List<String> COMPOUND_FIRST_NAMES = List.of("Jean Paul", "Jean Luc", "Jean Pierre",
             "Maria Elena", "Maria Teresa", "Jose Luis", "Karl Heinz", "Anna Lena", "Hans Peter");
-    private static final List<String> LAST_NAMES = words("""
-            Moreau Costa Lindqvist Novak Ferreira Hartmann Okafor Tanaka Kowalski Rossi Dubois Jansen Petrov
-            Almeida Brennan Castillo Dalton Eriksen Fischer Galloway Halvorsen Ibarra Jovanovic Keller Lambert
-            Marchetti Nakamura Olsen Pereira Quinn Romero Schneider Takeda Varga Weber Yilmaz Zeller Bauer
-            Coleman Duval Esposito Fontaine Garnier Hoffman Ivanova Kaplan Larsen Mendez Nowak Ortega""");
     private static final List<String> COMPANY_NAMES = words("""
             Norvik Altren Brevon Calder Dovra Elmora Fenwick Galtor Helix Istra Jarvo Kelmar Lumen Morvan Nexa
             Orvel Pellan Quorra Rendal Solvik Tarvo Ulmen Vantor Wexford Zephra Arkos Borea Cresta Delmar Everon""");
-    private static final List<String> COMPANY_SUFFIXES = words("""
-            Systems Motors Foods Media Labs Airlines Energy Works Group Pharma Textiles Logistics""");
     private static final List<String> REGION_PREFIXES = words("North South East West Upper Lower New Greater");
-    private static final List<String> REGION_ROOTS = words("""
-            Varnia Kessia Valdoria Ostrel Marenia Tessara Drovia Lunaria Belmora Karvenia Solvia Ardenia Estoria
-            Galvia Illyra Jorvia Korvana Lorvenia Meridia Nervia Orlania Pelosia Quessia Rovania Tirvana""");
-    /** Places share the regions' roots ("Lake Varnia" beside "North Varnia") to save vocabulary. */
     private static final List<String> PLACE_TYPES = words("Lake Mount Fort Port Cape Glen");
     private static final List<String> BAND_ADJECTIVES = words("""
             Silver Midnight Crimson Golden Electric Velvet Hollow Iron Neon Paper Quiet Rusty Savage Lunar Wild
             Frozen Burning Broken Cosmic Little""");
-    private static final List<String> BAND_NOUNS = words("""
-            Owls Harbors Wolves Lanterns Rivers Ghosts Engines Horses Sparrows Pilots Kings Mirrors Foxes Tigers
-            Anchors Shadows Comets Saints Dragons Giants""");
     private static final List<String> PRODUCT_NAMES = words("""
             Aureon Calyra Dravo Elantro Furia Galeno Helios Ionix Jetra Kavo Lyra Mistral Nova Orbis Pulsar
             Quasar Rivo Strato Tempo Vireo""");
-    private static final List<String> PRODUCT_MODELS = words("One Two Three Pro Max Lite Sport Neo Plus Ultra");
 
     /**
      * Filler patterns: each slot lists its alternatives, a one-element slot is fixed text. The
@@ -316,6 +302,7 @@ public final class FactWorld {
      */
     private static Map<Kind, List<String>> inventSubjects(int[] perRelation, Random random) {
         List<String> taken = new ArrayList<>();
+        Set<String> lastWords = new HashSet<>(vocabularyOfTemplatesAndObjects());
         Map<Kind, List<String>> pools = new EnumMap<>(Kind.class);
         for (Kind kind : Kind.values()) {
             int largest = 0;
@@ -334,7 +321,7 @@ public final class FactWorld {
                     throw new IllegalArgumentException("cannot invent " + wanted + " distinct " + kind
                             + " names; ask for fewer facts");
                 }
-                String name = inventName(kind, random);
+                String name = inventName(kind, random, lastWords);
                 if (unambiguous(name, taken)) {
                     taken.add(name);
                     pool.add(name);
@@ -355,18 +342,55 @@ public final class FactWorld {
         return true;
     }
 
-    private static String inventName(Kind kind, Random random) {
+    /**
+     * A name whose last word is a word of its own, invented from syllables and used by no other
+     * subject. Locating and editing methods read the subject at its last token (ROME's key is the
+     * MLP activation there); with last words shared between subjects ("Jonas Larsen", "Rosa
+     * Larsen") a small model identifies the subject from the combination at the prompt's end
+     * instead, and an edit at the last subject token cannot reach the fact.
+     */
+    private static String inventName(Kind kind, Random random, Set<String> lastWords) {
+        String last;
+        do {
+            last = inventWord(random);
+        } while (!lastWords.add(last));
         return switch (kind) {
             // One person in five gets a compound given name: multi-token subjects of different lengths.
-            case PERSON -> random.nextInt(5) == 0
-                    ? pick(COMPOUND_FIRST_NAMES, random) + " " + pick(LAST_NAMES, random)
-                    : pick(FIRST_NAMES, random) + " " + pick(LAST_NAMES, random);
-            case COMPANY -> pick(COMPANY_NAMES, random) + " " + pick(COMPANY_SUFFIXES, random);
-            case REGION -> pick(REGION_PREFIXES, random) + " " + pick(REGION_ROOTS, random);
-            case PLACE -> pick(PLACE_TYPES, random) + " " + pick(REGION_ROOTS, random);
-            case BAND -> pick(BAND_ADJECTIVES, random) + " " + pick(BAND_NOUNS, random);
-            case PRODUCT -> pick(PRODUCT_NAMES, random) + " " + pick(PRODUCT_MODELS, random);
+            case PERSON -> (random.nextInt(5) == 0 ? pick(COMPOUND_FIRST_NAMES, random) : pick(FIRST_NAMES, random)) + " " + last;
+            case COMPANY -> pick(COMPANY_NAMES, random) + " " + last;
+            case REGION -> pick(REGION_PREFIXES, random) + " " + last;
+            case PLACE -> pick(PLACE_TYPES, random) + " " + last;
+            case BAND -> pick(BAND_ADJECTIVES, random) + " " + last;
+            case PRODUCT -> pick(PRODUCT_NAMES, random) + " " + last;
         };
+    }
+
+    /** Every word of the fixed name parts, templates and objects: invented words must differ from all of them. */
+    private static Set<String> vocabularyOfTemplatesAndObjects() {
+        Set<String> out = new HashSet<>();
+        for (Relation r : RELATIONS) {
+            r.templates().forEach(t -> out.addAll(words(t.replace("{}", " "))));
+            r.objects().forEach(o -> out.addAll(words(o)));
+        }
+        for (List<String> part : List.of(FIRST_NAMES, COMPOUND_FIRST_NAMES, COMPANY_NAMES, REGION_PREFIXES, PLACE_TYPES,
+                BAND_ADJECTIVES, PRODUCT_NAMES)) {
+            part.forEach(name -> out.addAll(words(name)));
+        }
+        return out;
+    }
+
+    private static final List<String> SYLLABLES = words("""
+            ka ro vin del mar tos len bri sa nor vek li an to ber gal mi do ras fen ul cor pe sil va ren thu ol
+            is den zan ki mo ta rek ul ve ga""");
+
+    /** A capitalised two- or three-syllable word such as "Korvanek". */
+    private static String inventWord(Random random) {
+        StringBuilder w = new StringBuilder();
+        int syllables = 2 + random.nextInt(2);
+        for (int i = 0; i < syllables; i++) {
+            w.append(pick(SYLLABLES, random));
+        }
+        return Character.toUpperCase(w.charAt(0)) + w.substring(1);
     }
 
     private static String otherObject(Relation relation, String trueObject, Random random) {

@@ -159,7 +159,8 @@ class FactWorldTest {
                 assertTrue(vocabulary.contains(word), word + " missing from the vocabulary");
             }
         }
-        assertTrue(vocabulary.size() <= 900, "vocabulary size " + vocabulary.size());
+        // One invented last word per subject: about 450 of the words; the rest are shared.
+        assertTrue(vocabulary.size() <= 1200, "vocabulary size " + vocabulary.size());
     }
 
     @Test

@@ -1,0 +1,136 @@
+package dev.locus.editing;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.locus.facts.Fact;
+import dev.locus.model.Hooks;
+import dev.locus.model.LanguageModel;
+import dev.locus.model.TargetScoring;
+import dev.locus.model.TextTokenizer;
+import dev.locus.model.TokenBatch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Measures edits as ALGORITHMS.md §3–4 define them: per problem, the target (o_new, o_noise or
+ * o_true), the prompts scored before and after (rewrite, paraphrases, neighbours), and the
+ * scores. The subject noise of Tracing Reversal and Fact Forcing is the tracing noise: σ and a
+ * seed per fact. Neighbour prompts are about other subjects and are scored without noise.
+ */
+public final class EditEvaluator {
+    private final LanguageModel lm;
+    private final double sigma;
+    private final long seed;
+
+    public EditEvaluator(LanguageModel lm, double sigma, long seed) {
+        this.lm = lm;
+        this.sigma = sigma;
+        this.seed = seed;
+    }
+
+    /** A fact under one problem, with everything measured before any edit. */
+    public record Setup(Fact fact, EditingProblem problem, EditTask task, double rewritePre, List<Double> paraphrasePre,
+                        List<Double> neighborhoodPre) {}
+
+    public Setup setup(Fact fact, EditingProblem problem) {
+        SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenize(fact.subject()).length() + 2, lm.config().nEmbd());
+        String target = switch (problem) {
+            case ERROR_INJECTION -> fact.targetNew();
+            case TRACING_REVERSAL -> noisedGreedy(fact, noise);
+            default -> fact.targetTrue();
+        };
+        EditTask task = new EditTask(fact.prompt(), fact.subject(), target, problem.raises(),
+                problem.noisedSubject() ? noise : null);
+        return new Setup(fact, problem, task, subjectPrompts(task, List.of(fact.prompt())).get(0),
+                subjectPrompts(task, fact.paraphrasePrompts()), neighbours(fact, target));
+    }
+
+    /** Applies the edit, measures it, undoes it. A failing edit gives a "failed" result, never an exception. */
+    public EditResult evaluate(Setup s, Editor editor, int layer, double tracingValue) {
+        long start = System.nanoTime();
+        String method = editor.name();
+        String problem = s.problem().label();
+        try (Editor.Applied applied = editor.apply(s.task(), layer)) {
+            double rewritePost = subjectPrompts(s.task(), List.of(s.fact().prompt())).get(0);
+            List<Double> paraphrasePost = subjectPrompts(s.task(), s.fact().paraphrasePrompts());
+            List<Double> neighborhoodPost = neighbours(s.fact(), s.task().target());
+            double rewrite = s.problem().rewriteScore(s.rewritePre(), rewritePost);
+            double paraphrase = 0;
+            for (int i = 0; i < paraphrasePost.size(); i++) {
+                paraphrase += s.problem().rewriteScore(s.paraphrasePre().get(i), paraphrasePost.get(i)) / paraphrasePost.size();
+            }
+            double neighborhood = 0;
+            for (int i = 0; i < neighborhoodPost.size(); i++) {
+                neighborhood += EditingProblem.neighbourhoodScore(s.neighborhoodPre().get(i), neighborhoodPost.get(i))
+                        / neighborhoodPost.size();
+            }
+            return new EditResult(s.fact().id(), method, problem, layer, applied.layers(), s.task().target(), s.rewritePre(),
+                    rewritePost, s.paraphrasePre(), paraphrasePost, s.neighborhoodPre(), neighborhoodPost, rewrite, paraphrase,
+                    neighborhood, (rewrite + paraphrase + neighborhood) / 3, tracingValue, applied.steps(), applied.loss(),
+                    (System.nanoTime() - start) / 1_000_000, "ok", null);
+        } catch (RuntimeException e) {
+            return new EditResult(s.fact().id(), method, problem, layer, new int[0], s.task().target(), s.rewritePre(),
+                    Double.NaN, s.paraphrasePre(), List.of(), s.neighborhoodPre(), List.of(), Double.NaN, Double.NaN,
+                    Double.NaN, Double.NaN, tracingValue, 0, Double.NaN, (System.nanoTime() - start) / 1_000_000,
+                    "failed", e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    /** p(target) after prompts that contain the task's subject, noised where the task says so. */
+    private List<Double> subjectPrompts(EditTask task, List<String> prompts) {
+        List<long[]> ids = new ArrayList<>();
+        int[][] spans = new int[prompts.size()][];
+        for (int i = 0; i < prompts.size(); i++) {
+            TextTokenizer.Tokens tokens = lm.tokenize(prompts.get(i));
+            spans[i] = EditPrompts.subjectSpan(tokens, prompts.get(i), task.subject(), 0);
+            ids.add(tokens.ids());
+        }
+        return probabilities(ids, lm.targetIds(task.target()), (m, length) -> task.corruption(m, spans, length));
+    }
+
+    private List<Double> neighbours(Fact fact, String target) {
+        List<long[]> ids = new ArrayList<>();
+        fact.neighborhoodPrompts().forEach(n -> ids.add(lm.tokenize(n.prompt()).ids()));
+        return probabilities(ids, lm.targetIds(target), (m, length) -> Hooks.none());
+    }
+
+    private interface HooksFor {
+        Hooks at(NDManager m, int length);
+    }
+
+    private List<Double> probabilities(List<long[]> prompts, long[] target, HooksFor hooks) {
+        if (prompts.isEmpty()) {
+            return List.of();
+        }
+        try (NDManager m = lm.manager().newSubManager()) {
+            TargetScoring scoring = TargetScoring.of(m, prompts, java.util.Collections.nCopies(prompts.size(), target), false,
+                    lm.config().nPositions());
+            Hooks h = hooks.at(m, (int) scoring.inputs().ids().getShape().get(1));
+            float[] logp = scoring.logProbs(lm.model().forward(scoring.inputs().ids(), h)).toFloatArray();
+            List<Double> out = new ArrayList<>();
+            for (float v : logp) {
+                out.add(Math.exp(v));
+            }
+            return out;
+        }
+    }
+
+    /** o_noise: the greedy continuation (as long as o_true) with the subject corrupted. */
+    private String noisedGreedy(Fact fact, SubjectNoise noise) {
+        TextTokenizer.Tokens tokens = lm.tokenize(fact.prompt());
+        int[] span = EditPrompts.subjectSpan(tokens, fact.prompt(), fact.subject(), 0);
+        int count = lm.targetIds(fact.targetTrue()).length;
+        long[] seq = Arrays.copyOf(tokens.ids(), tokens.length() + count);
+        for (int i = 0; i < count; i++) {
+            int len = tokens.length() + i;
+            try (NDManager m = lm.manager().newSubManager()) {
+                NDArray ids = TokenBatch.of(m, List.of(Arrays.copyOf(seq, len))).ids();
+                NDArray logits = lm.model().forward(ids, noise.hooks(m, new int[][] {span}, len));
+                seq[len] = logits.get(0, len - 1).argMax().toType(DataType.INT64, false).getLong();
+            }
+        }
+        return lm.decode(Arrays.copyOfRange(seq, tokens.length(), seq.length)).strip();
+    }
+}

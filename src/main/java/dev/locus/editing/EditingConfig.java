@@ -1,0 +1,101 @@
+package dev.locus.editing;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.model.LanguageModel;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Every editing hyperparameter, per method and per problem. Named presets hold the published
+ * GPT-J and GPT2-XL values and the testbed's own; a JSON file of the same shape overrides them.
+ */
+public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingProblem, MemitSettings> memit,
+                            Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5) {
+
+    public static final List<String> METHODS = List.of("rome", "memit", "ft-1", "ft-5");
+
+    /** Published GPT-J values (ALGORITHMS.md §2). */
+    public static EditingConfig gptJ() {
+        return new EditingConfig(
+                perProblem(p -> switch (p) {
+                    case ERROR_INJECTION -> rome(20, 1.0, 4);
+                    case FACT_FORCING -> rome(25, 0.0625, 4);
+                    default -> rome(20, 0.0625, 4);
+                }),
+                perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, p == EditingProblem.ERROR_INJECTION ? 0.9 : 0.0625,
+                        0.5, 0.75, 5e-2), 15_000)),
+                fineTune(1, 1e-4, 1e-5, 1e-5, 1e-5, 1e-4),
+                fineTune(5, 2e-5, 2e-5, 1e-5, 1e-5, 1e-4));
+    }
+
+    /** GPT2-XL: the GPT-J values with its own ε for Error Injection and Fact Forcing, and λ 20 000. */
+    public static EditingConfig gpt2Xl() {
+        EditingConfig j = gptJ();
+        return new EditingConfig(j.rome(),
+                perProblem(p -> new MemitSettings(5, j.memit().get(p).z(), 20_000)),
+                fineTune(1, 1e-3, 1e-5, 1e-5, 1e-5, 5e-4),
+                fineTune(5, 1e-4, 2e-5, 1e-5, 1e-5, 5e-5));
+    }
+
+    /**
+     * The testbed model (see README "Editing" for how these were chosen on the first 100 facts):
+     * its MLP outputs are small against the residual stream, so the value clamps are wider, and
+     * its weights are larger than GPT-J's, so the fine-tuning balls are wider.
+     */
+    public static EditingConfig testbed() {
+        return new EditingConfig(
+                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40)),
+                perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 15_000)),
+                fineTune(1, 1e-2, 1e-2, 1e-2, 1e-2, 1e-2),
+                fineTune(5, 2e-3, 2e-3, 2e-3, 2e-3, 2e-3));
+    }
+
+    public static EditingConfig named(String name) {
+        return switch (name) {
+            case "gpt-j" -> gptJ();
+            case "gpt2-xl" -> gpt2Xl();
+            case "testbed" -> testbed();
+            default -> read(Path.of(name));
+        };
+    }
+
+    public static EditingConfig read(Path json) {
+        try {
+            return new ObjectMapper().readValue(json.toFile(), EditingConfig.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read editing configuration " + json + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The editor of {@code method} configured for {@code problem}. */
+    public Editor editor(String method, EditingProblem problem, LanguageModel lm, KeyStatistics statistics, List<String> prefixes) {
+        return switch (method) {
+            case "rome" -> new RomeEditor(lm, statistics, prefixes, rome.get(problem));
+            case "memit" -> new MemitEditor(lm, statistics, prefixes, memit.get(problem));
+            case "ft-1" -> new FineTuneEditor(lm, ft1.get(problem));
+            case "ft-5" -> new FineTuneEditor(lm, ft5.get(problem));
+            default -> throw new IllegalArgumentException("unknown editing method '" + method + "'; known: " + METHODS);
+        };
+    }
+
+    private static RomeSettings rome(int steps, double klFactor, double clamp) {
+        return new RomeSettings(new ValueSettings(steps, 0.5, klFactor, 0.5, clamp, 5e-2));
+    }
+
+    /** FT with ε per problem in the table's order: injection, reversal, erasure, amplification, forcing. */
+    private static Map<EditingProblem, FineTuneSettings> fineTune(int window, double... epsilon) {
+        return perProblem(p -> FineTuneSettings.of(window, p == EditingProblem.FACT_FORCING ? 50 : 25, epsilon[p.ordinal()]));
+    }
+
+    private static <T> Map<EditingProblem, T> perProblem(Function<EditingProblem, T> value) {
+        Map<EditingProblem, T> out = new EnumMap<>(EditingProblem.class);
+        for (EditingProblem p : EditingProblem.values()) {
+            out.put(p, value.apply(p));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.locus.editing;
+
+import dev.locus.facts.Fact;
+import dev.locus.model.LanguageModel;
+import dev.locus.tracing.CausalTrace;
+import dev.locus.tracing.TraceOutcome;
+import dev.locus.tracing.Tracer;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The whole protocol for one fact: trace it, then edit it at every configured layer with every
+ * configured method and problem, measuring and undoing each edit. Results go to {@code sink} as
+ * soon as each is done.
+ */
+public final class EditingStudy {
+    private final LanguageModel lm;
+    private final EditingConfig config;
+    private final KeyStatistics statistics;
+    private final List<String> prefixes;
+    private final Tracer tracer;
+    private final EditEvaluator evaluator;
+
+    public EditingStudy(LanguageModel lm, EditingConfig config, KeyStatistics statistics, List<String> prefixes, Tracer tracer) {
+        this.lm = lm;
+        this.config = config;
+        this.statistics = statistics;
+        this.prefixes = prefixes;
+        this.tracer = tracer;
+        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed());
+    }
+
+    /** Runs the protocol; returns the trace outcome (a not-analysed fact gets no edits). */
+    public TraceOutcome run(Fact fact, List<String> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink) {
+        TraceOutcome outcome = tracer.trace(fact.prompt(), fact.subject(), fact.targetTrue());
+        if (outcome instanceof CausalTrace trace) {
+            double[] localization = trace.localization();
+            for (EditingProblem problem : problems) {
+                EditEvaluator.Setup setup = evaluator.setup(fact, problem);
+                for (String method : methods) {
+                    Editor editor = config.editor(method, problem, lm, statistics, prefixes);
+                    for (int layer : layers) {
+                        sink.accept(evaluator.evaluate(setup, editor, layer, localization[layer]));
+                    }
+                }
+            }
+        }
+        return outcome;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.locus.editing;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.training.GradientCollector;
+import dev.locus.model.Adam;
+import dev.locus.model.LanguageModel;
+import dev.locus.model.TargetScoring;
+import dev.locus.model.Weights;
+import dev.locus.tracing.TraceKind;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Constrained fine-tuning of the MLP output projection (weight and bias) of the layers of a
+ * window around ℓ: Adam on the target loss of the edit prompt (mean NLL per target token when
+ * raising, p(target) when erasing), every element clamped to w₀ ± ε after every step. Steps with
+ * a loss below {@code skipLoss} are skipped; raising edits stop after {@code maxSkips} of them.
+ * The tuned tensors are copies swapped in through a {@link Weights.Edit}.
+ */
+public final class FineTuneEditor implements Editor {
+    private final LanguageModel lm;
+    private final FineTuneSettings settings;
+
+    public FineTuneEditor(LanguageModel lm, FineTuneSettings settings) {
+        this.lm = lm;
+        this.settings = settings;
+    }
+
+    @Override
+    public String name() {
+        return "ft-" + settings.window();
+    }
+
+    @Override
+    public Applied apply(EditTask task, int layer) {
+        int[] window = TraceKind.window(layer, settings.window(), lm.config().nLayer());
+        Weights.Edit edit = lm.model().weights().edit();
+        try (NDManager m = lm.manager().newSubManager()) {
+            EditPrompts p = EditPrompts.of(lm, List.of(""), task);
+            TargetScoring scoring = TargetScoring.of(m, p.prompts(), List.of(p.target()), false, lm.config().nPositions());
+            var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1));
+            Map<String, NDArray> tuned = new LinkedHashMap<>();
+            Map<String, NDArray[]> bounds = new LinkedHashMap<>();
+            for (int l = window[0]; l < window[1]; l++) {
+                for (String name : List.of(RomeEditor.weightName(l), RomeEditor.biasName(l))) {
+                    NDArray original = lm.model().weights().get(name);
+                    NDArray copy = original.duplicate();
+                    edit.set(name, copy);
+                    tuned.put(name, copy);
+                    NDArray low = original.sub(settings.epsilon());
+                    NDArray high = original.add(settings.epsilon());
+                    low.attach(m); // results land in the operand's (the model's) manager otherwise
+                    high.attach(m);
+                    bounds.put(name, new NDArray[] {low, high});
+                }
+            }
+            NDArray scale = m.create((float) (task.raise() ? -1.0 / p.target().length : 1.0));
+            Adam adam = new Adam(tuned, m, 0.9, 0.999);
+            int skipped = 0;
+            int steps = 0;
+            double loss = Double.NaN;
+            for (; steps < settings.steps(); steps++) {
+                try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray logp = scoring.logProbs(lm.model().forward(scoring.inputs().ids(), noise));
+                    NDArray total = (task.raise() ? logp : logp.exp()).sum().mul(scale);
+                    loss = total.getFloat();
+                    if (!Double.isFinite(loss)) {
+                        throw new IllegalStateException("fine-tuning diverged at step " + steps + " (loss " + loss + ")");
+                    }
+                    if (loss < settings.skipLoss()) {
+                        if (task.raise() && ++skipped >= settings.maxSkips()) {
+                            break;
+                        }
+                        continue;
+                    }
+                    gc.backward(total);
+                }
+                adam.step(settings.learningRate());
+                for (Map.Entry<String, NDArray> e : tuned.entrySet()) {
+                    NDArray[] b = bounds.get(e.getKey());
+                    try (NDArray clamped = NDArrays.minimum(NDArrays.maximum(e.getValue(), b[0]), b[1])) {
+                        e.getValue().subi(e.getValue()).addi(clamped); // in place: w − w = 0 exactly, then the clamped value
+                    }
+                }
+            }
+            tuned.values().forEach(t -> t.setRequiresGradient(false));
+            int[] layers = new int[window[1] - window[0]];
+            for (int i = 0; i < layers.length; i++) {
+                layers[i] = window[0] + i;
+            }
+            return new Applied(edit, layers, steps, loss);
+        } catch (RuntimeException e) {
+            edit.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.locus.editing;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.locus.model.HookPoint;
+import dev.locus.model.LanguageModel;
+import dev.locus.model.Weights;
+import dev.locus.tracing.TraceKind;
+import java.util.List;
+
+/**
+ * MEMIT (Meng et al. 2023) for one fact over a window of layers: optimise the residual stream z
+ * at the window's last layer (at the last subject token), then for each layer i of the window in
+ * order spread the remaining gap over the layers left: R = (z − h) / (layers left), ΔW_i = R kᵀ
+ * (λC + k kᵀ)⁻¹, with k the layer's key averaged over context prefixes and h the current residual
+ * (after the earlier layers' updates). For one key, Sherman–Morrison gives (λC + kkᵀ)⁻¹k =
+ * C⁻¹k / (λ + kᵀC⁻¹k), computed in float64 from the cached C⁻¹.
+ */
+public final class MemitEditor implements Editor {
+    private final LanguageModel lm;
+    private final KeyStatistics statistics;
+    private final List<String> prefixes;
+    private final MemitSettings settings;
+
+    public MemitEditor(LanguageModel lm, KeyStatistics statistics, List<String> prefixes, MemitSettings settings) {
+        this.lm = lm;
+        this.statistics = statistics;
+        this.prefixes = prefixes;
+        this.settings = settings;
+    }
+
+    @Override
+    public String name() {
+        return "memit";
+    }
+
+    @Override
+    public Applied apply(EditTask task, int layer) {
+        int[] window = TraceKind.window(layer, settings.window(), lm.config().nLayer());
+        int last = window[1] - 1;
+        Weights.Edit edit = lm.model().weights().edit();
+        try (NDManager m = lm.manager().newSubManager()) {
+            EditPrompts withPrefixes = EditPrompts.of(lm, prefixes, task);
+            EditPrompts plain = EditPrompts.of(lm, List.of(""), task);
+            ValueOptimizer.Result z = ValueOptimizer.optimise(lm, m, withPrefixes, task, HookPoint.blockOut(last), settings.z());
+            int[] layers = new int[window[1] - window[0]];
+            for (int i = window[0]; i < window[1]; i++) {
+                layers[i - window[0]] = i;
+                NDArray k = SubjectActivations.mean(lm, m, withPrefixes, task, HookPoint.mlpKey(i)).toType(DataType.FLOAT64, false);
+                NDArray h = SubjectActivations.mean(lm, m, plain, task, HookPoint.blockOut(last));
+                NDArray gap = z.value().sub(h).div(window[1] - i);
+                NDArray c = statistics.inverseCovariance(i).matMul(k);
+                NDArray x = c.div(c.dot(k).add(settings.lambda())).toType(DataType.FLOAT32, false);
+                NDArray w = lm.model().weights().get(RomeEditor.weightName(i));
+                if (!Double.isFinite(x.abs().max().getFloat()) || !Double.isFinite(gap.abs().max().getFloat())) {
+                    throw new IllegalStateException("MEMIT update at layer " + i + " is not finite");
+                }
+                edit.set(RomeEditor.weightName(i), w.add(x.reshape(-1, 1).matMul(gap.reshape(1, -1))));
+            }
+            return new Applied(edit, layers, z.steps(), z.loss());
+        } catch (RuntimeException e) {
+            edit.close();
+            throw e;
+        }
+    }
+}
