@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "locus", mixinStandardHelpOptions = true,
         description = "Causal tracing vs model editing, as a service and a library.",
         subcommands = {DemoCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
-                BenchTraceCommand.class, EditStudyCommand.class})
+                BenchTraceCommand.class, EditStudyCommand.class, BenchEditCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;

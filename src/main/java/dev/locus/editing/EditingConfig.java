@@ -22,12 +22,12 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     public static EditingConfig gptJ() {
         return new EditingConfig(
                 perProblem(p -> switch (p) {
-                    case ERROR_INJECTION -> rome(20, 1.0, 4);
-                    case FACT_FORCING -> rome(25, 0.0625, 4);
-                    default -> rome(20, 0.0625, 4);
+                    case ERROR_INJECTION -> rome(20, 1.0, 4, 0);
+                    case FACT_FORCING -> rome(25, 0.0625, 4, 0);
+                    default -> rome(20, 0.0625, 4, 0);
                 }),
                 perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, p == EditingProblem.ERROR_INJECTION ? 0.9 : 0.0625,
-                        0.5, 0.75, 5e-2), 15_000)),
+                        0.5, 0.75, 5e-2), 15_000, 0)),
                 fineTune(1, 1e-4, 1e-5, 1e-5, 1e-5, 1e-4),
                 fineTune(5, 2e-5, 2e-5, 1e-5, 1e-5, 1e-4));
     }
@@ -36,7 +36,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     public static EditingConfig gpt2Xl() {
         EditingConfig j = gptJ();
         return new EditingConfig(j.rome(),
-                perProblem(p -> new MemitSettings(5, j.memit().get(p).z(), 20_000)),
+                perProblem(p -> new MemitSettings(5, j.memit().get(p).z(), 20_000, 0)),
                 fineTune(1, 1e-3, 1e-5, 1e-5, 1e-5, 5e-4),
                 fineTune(5, 1e-4, 2e-5, 1e-5, 1e-5, 5e-5));
     }
@@ -48,8 +48,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
      */
     public static EditingConfig testbed() {
         return new EditingConfig(
-                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40)),
-                perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 15_000)),
+                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40, 1)),
+                perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 15_000, 1)),
                 fineTune(1, 1e-2, 1e-2, 1e-2, 1e-2, 1e-2),
                 fineTune(5, 2e-3, 2e-3, 2e-3, 2e-3, 2e-3));
     }
@@ -82,8 +82,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         };
     }
 
-    private static RomeSettings rome(int steps, double klFactor, double clamp) {
-        return new RomeSettings(new ValueSettings(steps, 0.5, klFactor, 0.5, clamp, 5e-2));
+    private static RomeSettings rome(int steps, double klFactor, double clamp, double ridge) {
+        return new RomeSettings(new ValueSettings(steps, 0.5, klFactor, 0.5, clamp, 5e-2), ridge);
     }
 
     /** FT with ε per problem in the table's order: injection, reversal, erasure, amplification, forcing. */

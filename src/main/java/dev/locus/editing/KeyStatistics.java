@@ -40,7 +40,7 @@ public final class KeyStatistics {
     private final Path cacheDir;
     private final Consumer<String> progress;
     private final String fingerprint;
-    private final Map<Integer, NDArray> inverses = new HashMap<>();
+    private final Map<String, NDArray> inverses = new HashMap<>();
 
     public KeyStatistics(LanguageModel lm, List<String> corpus, Path cacheDir, Consumer<String> progress) {
         if (corpus.isEmpty()) {
@@ -53,15 +53,26 @@ public final class KeyStatistics {
         this.fingerprint = lm.model().weights().fingerprint() + "-" + corpusFingerprint(corpus);
     }
 
-    /** C⁻¹ of {@code layer} in float64, [inner, inner]; owned by the model's manager. */
-    public synchronized NDArray inverseCovariance(int layer) {
-        NDArray inverse = inverses.get(layer);
+    /**
+     * (C + ridge · mean(diag C) · I)⁻¹ of {@code layer} in float64, [inner, inner]; owned by the
+     * model's manager and kept. With ridge 0 this is ROME's C⁻¹. A small, repetitive corpus leaves
+     * C ill-conditioned, and C⁻¹ then aims the update at directions in which k* differs from the
+     * corpus but the prompt's own key does not: the ridge is how the testbed preset counters that.
+     */
+    public synchronized NDArray inverseCovariance(int layer, double ridge) {
+        String key = layer + "/" + ridge;
+        NDArray inverse = inverses.get(key);
         if (inverse == null) {
-            try (NDArray c = covariance(layer)) {
-                inverse = c.inverse();
+            try (NDManager m = lm.manager().newSubManager()) {
+                NDArray c = covariance(layer);
+                c.attach(m);
+                long inner = c.getShape().get(0);
+                NDArray eye = m.eye((int) inner).toType(DataType.FLOAT64, false);
+                double meanDiagonal = c.mul(eye).sum().getDouble() / inner;
+                inverse = c.add(eye.mul(ridge * meanDiagonal)).inverse();
+                inverse.attach(lm.manager());
             }
-            inverse.attach(lm.manager());
-            inverses.put(layer, inverse);
+            inverses.put(key, inverse);
         }
         return inverse;
     }

@@ -50,7 +50,7 @@ public final class MemitEditor implements Editor {
                 NDArray k = SubjectActivations.mean(lm, m, withPrefixes, task, HookPoint.mlpKey(i)).toType(DataType.FLOAT64, false);
                 NDArray h = SubjectActivations.mean(lm, m, plain, task, HookPoint.blockOut(last));
                 NDArray gap = z.value().sub(h).div(window[1] - i);
-                NDArray c = statistics.inverseCovariance(i).matMul(k);
+                NDArray c = statistics.inverseCovariance(i, settings.covarianceRidge()).matMul(k);
                 NDArray x = c.div(c.dot(k).add(settings.lambda())).toType(DataType.FLOAT32, false);
                 NDArray w = lm.model().weights().get(RomeEditor.weightName(i));
                 if (!Double.isFinite(x.abs().max().getFloat()) || !Double.isFinite(gap.abs().max().getFloat())) {

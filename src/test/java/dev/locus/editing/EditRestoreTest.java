@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
 import dev.locus.testbed.Testbed;
-import java.nio.file.Files;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,23 +15,22 @@ import org.junit.jupiter.api.Test;
 class EditRestoreTest {
 
     @Test
-    void everyEditIsUndoneExactly() throws Exception {
+    void everyEditIsUndoneExactly() {
         try (LanguageModel lm = Testbed.load()) {
             Map<String, float[]> loaded = new HashMap<>();
             lm.model().weights().asMap().forEach((name, w) -> loaded.put(name, w.toFloatArray()));
-            KeyStatistics statistics = new KeyStatistics(lm, Files.readAllLines(Testbed.directory().resolve("corpus.txt")),
-                    Files.createTempDirectory("locus-keystats-"), s -> {});
+            KeyStatistics statistics = TestbedEditing.statistics(lm);
             List<String> prefixes = ContextPrefixes.sample(lm, 0, 2, 5);
             ValueSettings quick = new ValueSettings(3, 0.5, 0.0625, 0.5, 40, 5e-2);
             List<Editor> editors = List.of(
-                    new RomeEditor(lm, statistics, prefixes, new RomeSettings(quick)),
-                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, 15_000)),
+                    new RomeEditor(lm, statistics, prefixes, new RomeSettings(quick, 1)),
+                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, 15_000, 1)),
                     new FineTuneEditor(lm, FineTuneSettings.of(1, 3, 1e-2)),
                     new FineTuneEditor(lm, FineTuneSettings.of(5, 3, 1e-3)),
                     // fails midway: the tuned copies are in place when the loss turns NaN at the second step
                     new FineTuneEditor(lm, new FineTuneSettings(3, 3, Double.NaN, 1e-2, 1e-2, 5)),
                     // fails midway: MEMIT rejects a non-finite update
-                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, Double.NaN)));
+                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, Double.NaN, 0)));
             EditEvaluator evaluator = new EditEvaluator(lm, 0.2, 1);
             List<Fact> facts = Testbed.facts();
             int failed = 0;

@@ -11,7 +11,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
 import dev.locus.testbed.Testbed;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,10 +24,9 @@ class RomeEditorTest {
     private static KeyStatistics statistics;
 
     @BeforeAll
-    static void setUp() throws IOException {
+    static void setUp() {
         lm = Testbed.load();
-        statistics = new KeyStatistics(lm, Files.readAllLines(Testbed.directory().resolve("corpus.txt")),
-                Files.createTempDirectory("locus-keystats-"), s -> {});
+        statistics = TestbedEditing.statistics(lm);
         rome = new RomeEditor(lm, statistics, ContextPrefixes.sample(lm, 0, 10, 5, 10), EditingConfig.testbed().rome()
                 .get(EditingProblem.ERROR_INJECTION));
     }
@@ -57,7 +55,7 @@ class RomeEditorTest {
         float[] orthogonal;
         try (NDManager m = lm.manager().newSubManager()) {
             // a key k with (C⁻¹k*)ᵀk = 0: a random key with its component along C⁻¹k* removed
-            NDArray u = statistics.inverseCovariance(layer).matMul(m.create(keyStar).toType(DataType.FLOAT64, false));
+            NDArray u = statistics.inverseCovariance(layer, 1).matMul(m.create(keyStar).toType(DataType.FLOAT64, false));
             NDArray k = m.randomNormal(new Shape(lm.config().nInner())).toType(DataType.FLOAT64, false);
             orthogonal = k.sub(u.mul(k.dot(u).div(u.dot(u)))).toType(DataType.FLOAT32, false).toFloatArray();
         }

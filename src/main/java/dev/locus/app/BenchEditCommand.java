@@ -1,0 +1,84 @@
+package dev.locus.app;
+
+import dev.locus.editing.ContextPrefixes;
+import dev.locus.editing.EditEvaluator;
+import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingProblem;
+import dev.locus.editing.EditingStudy;
+import dev.locus.editing.Editor;
+import dev.locus.editing.KeyStatistics;
+import dev.locus.facts.Fact;
+import dev.locus.model.LanguageModel;
+import dev.locus.testbed.Testbed;
+import dev.locus.tracing.FastTracer;
+import dev.locus.tracing.NoiseLevel;
+import dev.locus.tracing.TracingSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Time of one edit per method, of the whole protocol for one fact, and the facts per hour that makes. */
+@Command(name = "bench-edit", mixinStandardHelpOptions = true,
+        description = "Median time of one edit per method (testbed, one fact, one layer) and of the full protocol per fact.")
+public class BenchEditCommand implements Runnable {
+    @Option(names = "--runs", defaultValue = "7", description = "timed edits per method")
+    int runs;
+
+    @Option(names = "--layer", defaultValue = "4")
+    int layer;
+
+    @Option(names = "--protocol-facts", defaultValue = "2", description = "facts timed through the full protocol")
+    int protocolFacts;
+
+    @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus")
+    Path cache;
+
+    @Override
+    public void run() {
+        try (LanguageModel lm = Testbed.load()) {
+            List<Fact> facts = Testbed.facts();
+            double sigma = 3 * NoiseLevel.embeddingStd(lm, facts.stream().limit(200).map(Fact::subject).toList());
+            KeyStatistics statistics = new KeyStatistics(lm, Files.readAllLines(Testbed.directory().resolve("corpus.txt")),
+                    cache, System.err::println);
+            List<String> prefixes = ContextPrefixes.sample(lm, 0, 10, 5, 10);
+            EditingConfig config = EditingConfig.testbed();
+            EditEvaluator evaluator = new EditEvaluator(lm, sigma, 1);
+            EditEvaluator.Setup setup = evaluator.setup(facts.get(0), EditingProblem.ERROR_INJECTION);
+            for (String method : EditingConfig.METHODS) {
+                Editor editor = config.editor(method, EditingProblem.ERROR_INJECTION, lm, statistics, prefixes);
+                List<Double> ms = new ArrayList<>();
+                for (int r = -1; r < runs; r++) { // one untimed warm-up (and key statistics on first use)
+                    double t = BenchTraceCommand.time(() -> editor.apply(setup.task(), layer).close());
+                    if (r >= 0) {
+                        ms.add(t);
+                    }
+                }
+                System.out.printf("%-6s one edit (error injection, layer %d): median %7.0f ms%n", method, layer,
+                        BenchTraceCommand.median(ms));
+            }
+            EditingStudy study = new EditingStudy(lm, config, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
+            int[] layers = IntStream.range(0, lm.config().nLayer()).toArray();
+            List<Double> perFact = new ArrayList<>();
+            for (int i = 0; i < protocolFacts; i++) {
+                int[] edits = {0};
+                Fact f = facts.get(1 + i);
+                perFact.add(BenchTraceCommand.time(() -> study.run(f, EditingConfig.METHODS, Arrays.asList(EditingProblem.values()),
+                        layers, r -> edits[0]++)));
+                System.out.printf("protocol for %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(),
+                        edits[0], layers.length, perFact.get(i) / 1000);
+            }
+            double median = BenchTraceCommand.median(perFact);
+            System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
+                    3_600_000 / median);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

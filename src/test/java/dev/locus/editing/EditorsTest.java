@@ -1,0 +1,74 @@
+package dev.locus.editing;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.locus.facts.Fact;
+import dev.locus.model.LanguageModel;
+import dev.locus.testbed.Testbed;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** MEMIT and constrained fine-tuning on the testbed: what they change, and that they move the target. */
+class EditorsTest {
+    private static LanguageModel lm;
+    private static Fact fact;
+
+    @BeforeAll
+    static void load() {
+        lm = Testbed.load();
+        fact = Testbed.facts().get(1);
+    }
+
+    @AfterAll
+    static void close() {
+        lm.close();
+    }
+
+    private static double pNew() {
+        return lm.targetProbs(List.of(fact.prompt()), List.of(fact.targetNew()))[0];
+    }
+
+    @Test
+    void fineTuningStaysInsideTheEpsilonBallOfEveryLayerOfItsWindow() {
+        double epsilon = 1e-3;
+        FineTuneEditor ft5 = new FineTuneEditor(lm, FineTuneSettings.of(5, 10, epsilon));
+        double before = pNew();
+        float[][] originals = new float[lm.config().nLayer()][];
+        for (int l = 0; l < originals.length; l++) {
+            originals[l] = lm.model().weights().get(RomeEditor.weightName(l)).toFloatArray();
+        }
+        try (Editor.Applied edit = ft5.apply(EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew()), 0)) {
+            assertArrayEquals(new int[] {0, 1, 2}, edit.layers(), "window 5 around layer 0, clipped");
+            for (int l = 0; l < originals.length; l++) {
+                float[] now = lm.model().weights().get(RomeEditor.weightName(l)).toFloatArray();
+                double moved = 0;
+                for (int i = 0; i < now.length; i++) {
+                    moved = Math.max(moved, Math.abs(now[i] - originals[l][i]));
+                }
+                if (l <= 2) {
+                    assertTrue(moved > 0 && moved <= epsilon * 1.0001, "layer " + l + " moved " + moved);
+                } else {
+                    assertEquals(0, moved, "layer " + l + " is outside the window");
+                }
+            }
+            assertTrue(pNew() > before, "fine-tuning raises p(target_new)");
+        }
+    }
+
+    @Test
+    void memitSpreadsTheEditOverItsWindowAndRaisesTheTarget() {
+        MemitEditor memit = new MemitEditor(lm, TestbedEditing.statistics(lm), ContextPrefixes.sample(lm, 0, 3, 5),
+                EditingConfig.testbed().memit().get(EditingProblem.ERROR_INJECTION));
+        double before = pNew();
+        float[] untouched = lm.model().weights().get(RomeEditor.weightName(8)).toFloatArray();
+        try (Editor.Applied edit = memit.apply(EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew()), 4)) {
+            assertArrayEquals(new int[] {2, 3, 4, 5, 6}, edit.layers());
+            assertArrayEquals(untouched, lm.model().weights().get(RomeEditor.weightName(8)).toFloatArray());
+            assertTrue(pNew() > before, "MEMIT raises p(target_new): " + before + " -> " + pNew());
+        }
+    }
+}
