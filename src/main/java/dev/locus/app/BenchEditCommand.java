@@ -11,11 +11,7 @@ import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.FastTracer;
-import dev.locus.tracing.NoiseLevel;
 import dev.locus.tracing.TracingSettings;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,9 +40,8 @@ public class BenchEditCommand implements Runnable {
     public void run() {
         try (LanguageModel lm = Testbed.load()) {
             List<Fact> facts = Testbed.facts();
-            double sigma = 3 * NoiseLevel.embeddingStd(lm, facts.stream().limit(200).map(Fact::subject).toList());
-            KeyStatistics statistics = new KeyStatistics(lm, Files.readAllLines(Testbed.directory().resolve("corpus.txt")),
-                    cache, System.err::println);
+            double sigma = Testbed.noiseSigma(lm);
+            KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
             List<String> prefixes = ContextPrefixes.sample(lm, 0, 10, 5, 10);
             EditingConfig config = EditingConfig.testbed();
             EditEvaluator evaluator = new EditEvaluator(lm, sigma, 1);
@@ -77,8 +72,6 @@ public class BenchEditCommand implements Runnable {
             double median = BenchTraceCommand.median(perFact);
             System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
                     3_600_000 / median);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

@@ -5,7 +5,6 @@ import dev.locus.model.LanguageModel;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.NaiveTracer;
-import dev.locus.tracing.NoiseLevel;
 import dev.locus.tracing.Tracer;
 import dev.locus.tracing.TracingSettings;
 import java.util.ArrayList;
@@ -31,7 +30,7 @@ public class BenchTraceCommand implements Runnable {
     public void run() {
         try (LanguageModel lm = Testbed.load()) {
             List<Fact> all = Testbed.facts();
-            double sigma = 3 * NoiseLevel.embeddingStd(lm, all.stream().limit(200).map(Fact::subject).toList());
+            double sigma = Testbed.noiseSigma(lm);
             TracingSettings settings = TracingSettings.defaults();
             Tracer naive = new NaiveTracer(lm, settings, sigma);
             Tracer fast = new FastTracer(lm, settings, sigma);

@@ -12,7 +12,6 @@ import dev.locus.model.LanguageModel;
 import dev.locus.stats.LayerRegression;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.FastTracer;
-import dev.locus.tracing.NoiseLevel;
 import dev.locus.tracing.TraceOutcome;
 import dev.locus.tracing.TracingSettings;
 import java.io.BufferedWriter;
@@ -65,9 +64,8 @@ public class EditStudyCommand implements Runnable {
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
             int[] editLayers = layers != null ? layers : IntStream.range(0, lm.config().nLayer()).toArray();
             List<EditingProblem> problemList = problems.stream().map(p -> EditingProblem.valueOf(p.toUpperCase())).toList();
-            double sigma = 3 * NoiseLevel.embeddingStd(lm, all.stream().limit(200).map(Fact::subject).toList());
-            KeyStatistics statistics = new KeyStatistics(lm, Files.readAllLines(Testbed.directory().resolve("corpus.txt")),
-                    cache, System.err::println);
+            double sigma = Testbed.noiseSigma(lm);
+            KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
             EditingStudy study = new EditingStudy(lm, EditingConfig.named(config), statistics,
                     ContextPrefixes.sample(lm, 0, 10, 5, 10), new FastTracer(lm, TracingSettings.defaults(), sigma));
             Map<String, List<EditResult>> byMethodProblem = new TreeMap<>();

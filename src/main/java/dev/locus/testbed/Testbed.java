@@ -1,9 +1,11 @@
 package dev.locus.testbed;
 
 import ai.djl.Device;
+import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;
 import dev.locus.model.LanguageModel;
+import dev.locus.tracing.NoiseLevel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -11,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The testbed model shipped in the jar (resources/testbed/, Hugging Face layout) and its facts.
@@ -49,6 +52,20 @@ public final class Testbed {
 
     public static LanguageModel load() {
         return LanguageModel.load(directory(), Device.cpu());
+    }
+
+    /** σ for tracing the testbed: 3 × the token-embedding std of its first 200 subjects. */
+    public static double noiseSigma(LanguageModel lm) {
+        return 3 * NoiseLevel.embeddingStd(lm, facts().stream().limit(200).map(Fact::subject).toList());
+    }
+
+    /** Key statistics of the testbed model over its own training text (corpus.txt), cached in {@code cache}. */
+    public static KeyStatistics keyStatistics(LanguageModel lm, Path cache, Consumer<String> progress) {
+        try {
+            return new KeyStatistics(lm, Files.readAllLines(directory().resolve("corpus.txt")), cache, progress);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static List<Fact> facts() {

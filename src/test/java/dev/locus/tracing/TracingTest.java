@@ -25,7 +25,7 @@ class TracingTest {
     static void load() {
         lm = Testbed.load();
         facts = Testbed.facts();
-        sigma = 3 * NoiseLevel.embeddingStd(lm, facts.stream().limit(200).map(Fact::subject).toList());
+        sigma = Testbed.noiseSigma(lm);
     }
 
     @AfterAll
