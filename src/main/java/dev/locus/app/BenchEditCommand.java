@@ -24,13 +24,13 @@ import picocli.CommandLine.Option;
 @Command(name = "bench-edit", mixinStandardHelpOptions = true,
         description = "Median time of one edit per method (testbed, one fact, one layer) and of the full protocol per fact.")
 public class BenchEditCommand implements Runnable {
-    @Option(names = "--runs", defaultValue = "7", description = "timed edits per method")
+    @Option(names = "--runs", defaultValue = "5", description = "timed edits per method")
     int runs;
 
     @Option(names = "--layer", defaultValue = "4")
     int layer;
 
-    @Option(names = "--protocol-facts", defaultValue = "2", description = "facts timed through the full protocol")
+    @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol")
     int protocolFacts;
 
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus")
