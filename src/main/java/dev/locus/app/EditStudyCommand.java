@@ -53,12 +53,37 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--out", defaultValue = "edit-results.jsonl", description = "results as JSON lines")
     Path out;
 
+    @Option(names = "--summarize", description = "only print the table and R² of an existing results file")
+    Path summarize;
+
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
     Path cache;
 
     @Override
     public void run() {
         ObjectMapper json = new ObjectMapper();
+        if (summarize != null) {
+            Map<String, List<EditResult>> byMethodProblem = new TreeMap<>();
+            int unreadable = 0;
+            try {
+                for (String line : Files.readAllLines(summarize)) {
+                    try {
+                        EditResult r = json.readValue(line, EditResult.class);
+                        byMethodProblem.computeIfAbsent(r.method() + " " + r.problem(), k -> new ArrayList<>()).add(r);
+                    } catch (IOException e) {
+                        unreadable++; // e.g. the cut-off last line of a run still in progress
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (unreadable > 0) {
+                System.err.printf("skipped %d unreadable line(s) of %s%n", unreadable, summarize);
+            }
+            int layerCount = byMethodProblem.values().stream().flatMap(List::stream).mapToInt(EditResult::layer).max().orElse(0) + 1;
+            byMethodProblem.forEach((key, results) -> summarise(key, results, layerCount));
+            return;
+        }
         try (LanguageModel lm = Testbed.load(); BufferedWriter writer = Files.newBufferedWriter(out)) {
             List<Fact> all = Testbed.facts();
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
@@ -80,6 +105,7 @@ public class EditStudyCommand implements Runnable {
                         throw new UncheckedIOException(e);
                     }
                 });
+                writer.flush(); // a fact's results are on disk once its progress line is printed
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 System.err.printf("fact %d/%d %s%s  %.0fs, ETA %.0fs%n", i + 1, facts.size(), facts.get(i).id(),
                         outcome instanceof TraceOutcome.NotAnalysed n ? " not analysed: " + n.reason() : "",

@@ -34,6 +34,7 @@ class Gpt2ReferenceTest {
                     worst = Math.max(worst, Math.abs(got[t * vocab + v] - row.get(v).asDouble()));
                 }
             }
+            System.out.printf("GPT-2 fixture: largest logit difference %.3g%n", worst);
             assertEquals(0, worst, 1e-4, "largest logit difference " + worst);
         }
     }
