@@ -50,7 +50,7 @@ public final class MemitEditor implements Editor {
                 NDArray k = SubjectActivations.mean(lm, m, withPrefixes, task, HookPoint.mlpKey(i)).toType(DataType.FLOAT64, false);
                 NDArray h = SubjectActivations.mean(lm, m, plain, task, HookPoint.blockOut(last));
                 NDArray gap = z.value().sub(h).div(window[1] - i);
-                NDArray c = statistics.inverseCovariance(i, settings.covarianceRidge()).matMul(k);
+                NDArray c = k.reshape(1, -1).matMul(statistics.inverseCovariance(i, settings.covarianceRidge())).reshape(-1); // (C⁻¹k)ᵀ, C symmetric
                 NDArray x = c.div(c.dot(k).add(settings.lambda())).toType(DataType.FLOAT32, false);
                 NDArray w = lm.model().weights().get(RomeEditor.weightName(i));
                 if (!Double.isFinite(x.abs().max().getFloat()) || !Double.isFinite(gap.abs().max().getFloat())) {

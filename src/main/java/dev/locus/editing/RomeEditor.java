@@ -58,7 +58,8 @@ public final class RomeEditor implements Editor {
             NDArray w = lm.model().weights().get(weightName(layer));
             NDArray b = lm.model().weights().get(biasName(layer));
             NDArray k64 = keyStar.toType(DataType.FLOAT64, false);
-            NDArray u = statistics.inverseCovariance(layer, settings.covarianceRidge()).matMul(k64);
+            // kᵀC⁻¹ = (C⁻¹k)ᵀ as C is symmetric; with k first the result stays in this edit's manager
+            NDArray u = k64.reshape(1, -1).matMul(statistics.inverseCovariance(layer, settings.covarianceRidge())).reshape(-1);
             u = u.div(u.dot(k64)).toType(DataType.FLOAT32, false);
             NDArray residual = v.value().sub(keyStar.reshape(1, -1).matMul(w).reshape(-1).add(b));
             edit.set(weightName(layer), w.add(u.reshape(-1, 1).matMul(residual.reshape(1, -1))));
