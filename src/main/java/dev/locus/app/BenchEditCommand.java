@@ -42,7 +42,7 @@ public class BenchEditCommand implements Runnable {
             List<Fact> facts = Testbed.facts();
             double sigma = Testbed.noiseSigma(lm);
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
-            List<String> prefixes = ContextPrefixes.sample(lm, 0, 10, 5, 10);
+            List<String> prefixes = ContextPrefixes.standard(lm, 0);
             EditingConfig config = EditingConfig.testbed();
             EditEvaluator evaluator = new EditEvaluator(lm, sigma, 1);
             EditEvaluator.Setup setup = evaluator.setup(facts.get(0), EditingProblem.ERROR_INJECTION);

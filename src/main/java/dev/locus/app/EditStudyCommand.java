@@ -92,7 +92,7 @@ public class EditStudyCommand implements Runnable {
             double sigma = Testbed.noiseSigma(lm);
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
             EditingStudy study = new EditingStudy(lm, EditingConfig.named(config), statistics,
-                    ContextPrefixes.sample(lm, 0, 10, 5, 10), new FastTracer(lm, TracingSettings.defaults(), sigma));
+                    ContextPrefixes.standard(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma));
             Map<String, List<EditResult>> byMethodProblem = new TreeMap<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {

@@ -19,6 +19,11 @@ public final class ContextPrefixes {
 
     private ContextPrefixes() {}
 
+    /** The published set: "" plus 10 texts of 5 tokens and 10 of 10 tokens. */
+    public static List<String> standard(LanguageModel lm, long seed) {
+        return sample(lm, seed, 10, 5, 10);
+    }
+
     /** "" plus {@code count} texts of each given token length. */
     public static List<String> sample(LanguageModel lm, long seed, int count, int... lengths) {
         Random random = new Random(seed);

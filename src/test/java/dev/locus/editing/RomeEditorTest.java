@@ -27,7 +27,7 @@ class RomeEditorTest {
     static void setUp() {
         lm = Testbed.load();
         statistics = TestbedEditing.statistics(lm);
-        rome = new RomeEditor(lm, statistics, ContextPrefixes.sample(lm, 0, 10, 5, 10), EditingConfig.testbed().rome()
+        rome = new RomeEditor(lm, statistics, ContextPrefixes.standard(lm, 0), EditingConfig.testbed().rome()
                 .get(EditingProblem.ERROR_INJECTION));
     }
 
