@@ -1,6 +1,7 @@
 package dev.locus.editing;
 
 import dev.locus.facts.Fact;
+import dev.locus.model.Adam;
 import dev.locus.model.LanguageModel;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.TraceOutcome;
@@ -32,8 +33,16 @@ public final class EditingStudy {
 
     /** Runs the protocol; returns the trace outcome (a not-analysed fact gets no edits). */
     public TraceOutcome run(Fact fact, List<String> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink) {
+        return run(fact, methods, problems, layers, sink, trace -> {});
+    }
+
+    /** As {@link #run(Fact, List, List, int[], Consumer)}, handing the trace to {@code onTrace} before the first edit. */
+    public TraceOutcome run(Fact fact, List<String> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink,
+                            Consumer<CausalTrace> onTrace) {
+        Adam.outsideAutograd(); // the caller's thread may never have loaded the engine (see there)
         TraceOutcome outcome = tracer.trace(fact.prompt(), fact.subject(), fact.targetTrue());
         if (outcome instanceof CausalTrace trace) {
+            onTrace.accept(trace);
             double[] localization = trace.localization();
             for (EditingProblem problem : problems) {
                 EditEvaluator.Setup setup = evaluator.setup(fact, problem);

@@ -2,6 +2,7 @@ package dev.locus.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -34,6 +35,7 @@ public final class Adam {
     }
 
     public void step(double learningRate) {
+        outsideAutograd();
         steps++;
         double corrected = learningRate * Math.sqrt(1 - Math.pow(beta2, steps)) / (1 - Math.pow(beta1, steps));
         params.forEach((name, p) -> {
@@ -50,5 +52,16 @@ public final class Adam {
                 g.subi(g);
             }
         });
+    }
+
+    /**
+     * Switches autograd recording off for the calling thread. PyTorch's grad mode is per thread
+     * and on by default; DJL turns it off only on the thread that loads the engine, and a
+     * GradientCollector restores the mode it found. So on any other thread (a service's worker
+     * pool) in-place updates of parameters would be recorded and rejected ("a leaf Variable that
+     * requires grad is being used in an in-place operation") unless this runs first.
+     */
+    public static void outsideAutograd() {
+        JniUtils.setGradMode(false);
     }
 }

@@ -71,4 +71,29 @@ class EditorsTest {
             assertTrue(pNew() > before, "MEMIT raises p(target_new): " + before + " -> " + pNew());
         }
     }
+
+    /** PyTorch's grad mode is per thread: a service edits on a pool thread that never loaded the engine. */
+    @Test
+    void editsWorkOnAThreadThatDidNotLoadTheEngine() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        double[] moved = new double[2];
+        Thread worker = new Thread(() -> {
+            try {
+                moved[0] = pNew();
+                Editor rome = EditingConfig.testbed().editor("rome", EditingProblem.ERROR_INJECTION, lm,
+                        TestbedEditing.statistics(lm), ContextPrefixes.sample(lm, 0, 3, 5));
+                try (Editor.Applied edit = rome.apply(EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew()), 3)) {
+                    moved[1] = pNew();
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        worker.start();
+        worker.join();
+        if (failure.get() != null) {
+            throw new AssertionError("editing on a fresh thread failed", failure.get());
+        }
+        assertTrue(moved[1] > moved[0], "the edit on the fresh thread raised p(target_new)");
+    }
 }
