@@ -1,0 +1,63 @@
+package dev.locus.app;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+/**
+ * Starts an {@link EmbeddedKafka} broker in a fresh temporary directory for a {@code @QuarkusTest} and points
+ * {@code kafka.bootstrap.servers} at it. Quarkus stops test resources after the application (and so its Kafka
+ * clients) has stopped, which is the order the broker needs.
+ */
+public class EmbeddedKafkaResource implements QuarkusTestResourceLifecycleManager {
+
+    private Path dir;
+    private EmbeddedKafka kafka;
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            dir = Files.createTempDirectory("locus-kafka-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        kafka = EmbeddedKafka.start(dir);
+        return Map.of("kafka.bootstrap.servers", kafka.bootstrapServers());
+    }
+
+    @Override
+    public void stop() {
+        try {
+            if (kafka != null) {
+                kafka.close();
+            }
+        } finally {
+            kafka = null;
+            deleteRecursively(dir);
+            dir = null;
+        }
+    }
+
+    static void deleteRecursively(Path root) {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
