@@ -11,9 +11,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Loads a model (the testbed by default), asks it every fact and prints its accuracy. */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "accuracy", mixinStandardHelpOptions = true,
         description = "Load a model and answer its facts: greedy accuracy and mean p(true).")
-public class DemoCommand implements Runnable {
+public class AccuracyCommand implements Runnable {
     @Option(names = "--model", description = "Hugging Face GPT-2 directory (default: the shipped testbed model)")
     Path model;
 

@@ -5,11 +5,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** The command line: with no subcommand it runs the demo. */
+/** The command line; {@link Main} runs the service when no subcommand is given. */
 @TopCommand
 @Command(name = "locus", mixinStandardHelpOptions = true,
         description = "Causal tracing vs model editing, as a service and a library.",
-        subcommands = {DemoCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
+        subcommands = {AccuracyCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
                 BenchTraceCommand.class, EditStudyCommand.class, BenchEditCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
@@ -17,9 +17,6 @@ public class LocusCommand implements Runnable {
 
     @Override
     public void run() {
-        int status = spec.subcommands().get("demo").execute();
-        if (status != 0) {
-            throw new IllegalStateException("demo failed");
-        }
+        spec.commandLine().usage(System.out);
     }
 }

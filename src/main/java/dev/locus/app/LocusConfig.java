@@ -1,0 +1,143 @@
+package dev.locus.app;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+
+/** The service's configuration (prefix {@code locus}); every key is documented in application.properties. */
+@ConfigMapping(prefix = "locus")
+public interface LocusConfig {
+
+    /** worker, aggregator or both. */
+    @WithDefault("both")
+    String role();
+
+    Topics topics();
+
+    Model model();
+
+    Grid grid();
+
+    Tracing tracing();
+
+    Editing editing();
+
+    Limits limits();
+
+    Aggregator aggregator();
+
+    Api api();
+
+    Demo demo();
+
+    interface Topics {
+        @WithDefault("locus.facts")
+        String facts();
+
+        @WithDefault("locus.results")
+        String results();
+
+        @WithDefault("locus.facts.dlq")
+        String deadLetters();
+
+        @WithDefault("locus.stats")
+        String stats();
+
+        /** Create missing topics at start (partitions below); off where an operator manages topics. */
+        @WithDefault("true")
+        boolean create();
+
+        @WithDefault("3")
+        int factPartitions();
+    }
+
+    interface Model {
+        /** Hugging Face GPT-2 directory; absent = the shipped testbed model. */
+        Optional<Path> dir();
+
+        Optional<String> name();
+
+        /** Every model any worker group evaluates; a fact asking for another one is a dead letter. Absent = this model only. */
+        Optional<List<String>> known();
+    }
+
+    interface Grid {
+        @WithDefault("rome")
+        List<String> methods();
+
+        @WithDefault("error_injection")
+        List<String> problems();
+
+        /** Layers to edit; absent = every layer. */
+        Optional<List<Integer>> layers();
+    }
+
+    interface Tracing {
+        @WithDefault("10")
+        int samples();
+
+        @WithDefault("1")
+        long seed();
+
+        /** Window per kind (hidden, mlp, attn); unset kinds keep the spec's 1 / 5 / 5. */
+        Map<String, Integer> windows();
+
+        OptionalDouble noiseSigma();
+
+        Optional<Path> noiseSubjects();
+
+        @WithDefault("0.02")
+        double minPClean();
+    }
+
+    interface Editing {
+        /** testbed, gpt-j, gpt2-xl or a JSON file of hyperparameters. */
+        @WithDefault("testbed")
+        String config();
+
+        Optional<Path> corpus();
+
+        @WithDefault("${user.home}/.cache/locus")
+        Path cache();
+    }
+
+    interface Limits {
+        @WithDefault("65536")
+        int maxMessageBytes();
+
+        @WithDefault("2000")
+        int maxPromptChars();
+
+        /** Most facts one HTTP submission may carry. */
+        @WithDefault("10000")
+        int maxBatchFacts();
+    }
+
+    interface Aggregator {
+        /** Names this aggregator's snapshots in the stats topic; two aggregators of the same models need different ids. */
+        @WithDefault("default")
+        String id();
+
+        @WithDefault("5s")
+        Duration snapshotInterval();
+    }
+
+    interface Api {
+        /** Keys accepted in the X-API-Key header of fact submissions; absent = submissions are refused (403). */
+        Optional<List<String>> keys();
+    }
+
+    interface Demo {
+        /** Publish the testbed facts at start (set by the launcher when it starts the in-process broker). */
+        @WithDefault("false")
+        boolean publishTestbedFacts();
+
+        @WithDefault("1000")
+        int facts();
+    }
+}

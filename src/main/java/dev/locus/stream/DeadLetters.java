@@ -1,0 +1,41 @@
+package dev.locus.stream;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.Record;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.util.Base64;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+
+/** Publishes unusable input to {@code locus.facts.dlq} with the original bytes and the reason, and counts it by reason. */
+@ApplicationScoped
+public class DeadLetters {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject
+    @Channel("dead-letters")
+    MutinyEmitter<Record<String, String>> emitter;
+
+    @Inject
+    MeterRegistry registry;
+
+    /** Publishes and waits until the broker has the record, so the caller may then acknowledge the input. */
+    public DeadLetter publish(String stage, String reason, String message, ConsumerRecord<String, byte[]> source, String model) {
+        byte[] original = source.value() == null ? new byte[0] : source.value();
+        String id = Grid.sha256(source.topic() + "|" + source.partition() + "|" + source.offset() + "|" + stage + "|" + model).substring(0, 32);
+        DeadLetter letter = new DeadLetter(id, stage, reason, message, Base64.getEncoder().encodeToString(original), source.topic(),
+                source.partition(), source.offset(), source.key(), model, Instant.now().toString());
+        try {
+            emitter.sendAndAwait(Record.of(source.key(), JSON.writeValueAsString(letter)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        registry.counter("locus_facts_rejected", "stage", stage, "reason", reason).increment();
+        return letter;
+    }
+}

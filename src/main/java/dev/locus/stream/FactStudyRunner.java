@@ -1,0 +1,198 @@
+package dev.locus.stream;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.editing.ContextPrefixes;
+import dev.locus.editing.EditResult;
+import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingProblem;
+import dev.locus.editing.EditingStudy;
+import dev.locus.editing.KeyStatistics;
+import dev.locus.facts.Fact;
+import dev.locus.facts.FactsJsonl;
+import dev.locus.model.LanguageModel;
+import dev.locus.testbed.Testbed;
+import dev.locus.tracing.CausalTrace;
+import dev.locus.tracing.FastTracer;
+import dev.locus.tracing.NoiseLevel;
+import dev.locus.tracing.TraceJson;
+import dev.locus.tracing.TraceKind;
+import dev.locus.tracing.TraceOutcome;
+import dev.locus.tracing.TracingSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+
+/**
+ * One model and its grid, ready to study facts: trace a fact, then make every configured edit,
+ * handing each result event to a sink as soon as it exists. Plain library code (no Kafka), so the
+ * service and the benchmark that measures the service's overhead run exactly the same work.
+ */
+public final class FactStudyRunner implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final LanguageModel lm;
+    private final String modelName;
+    private final String fingerprint;
+    private final Grid grid;
+    private final String gridId;
+    private final List<EditingProblem> problems;
+    private final EditingStudy study;
+
+    private FactStudyRunner(LanguageModel lm, String modelName, Grid grid, List<EditingProblem> problems, EditingStudy study) {
+        this.lm = lm;
+        this.modelName = modelName;
+        this.fingerprint = lm.model().weights().fingerprint();
+        this.grid = grid;
+        this.gridId = grid.id();
+        this.problems = problems;
+        this.study = study;
+    }
+
+    /** Loads the model and prepares tracing and editing; {@code progress} hears about slow steps. */
+    public static FactStudyRunner open(WorkerSettings s, Consumer<String> progress) {
+        List<String> methods = s.methods().stream().map(m -> m.trim().toLowerCase(Locale.ROOT)).toList();
+        for (String method : methods) {
+            if (!EditingConfig.METHODS.contains(method)) {
+                throw new IllegalArgumentException("unknown editing method '" + method + "'; known: " + EditingConfig.METHODS);
+            }
+        }
+        List<EditingProblem> problems = s.problems().stream().map(FactStudyRunner::problem).toList();
+        boolean testbed = s.modelDir() == null;
+        LanguageModel lm = testbed ? Testbed.load() : LanguageModel.load(s.modelDir());
+        try {
+            int layerCount = lm.config().nLayer();
+            int[] layers = s.layers() == null ? IntStream.range(0, layerCount).toArray() : s.layers().clone();
+            for (int layer : layers) {
+                if (layer < 0 || layer >= layerCount) {
+                    throw new IllegalArgumentException("layer " + layer + " is outside the model's 0.." + (layerCount - 1));
+                }
+            }
+            double sigma = !Double.isNaN(s.noiseSigma()) ? s.noiseSigma() : testbed ? Testbed.noiseSigma(lm) : estimatedSigma(lm, s);
+            Map<TraceKind, Integer> windows = new EnumMap<>(TraceKind.class);
+            for (TraceKind kind : TraceKind.values()) {
+                windows.put(kind, s.windows().getOrDefault(kind.label(), TracingSettings.defaults().window(kind)));
+            }
+            TracingSettings defaults = TracingSettings.defaults();
+            TracingSettings tracing = new TracingSettings(s.samples(), windows, s.seed(), sigma, defaults.noiseFactor(),
+                    defaults.firstTokenOnly(), s.minPClean(), defaults.fromSubject(), defaults.maxBatchRows());
+            KeyStatistics statistics = methods.stream().anyMatch(m -> m.equals("rome") || m.equals("memit"))
+                    ? keyStatistics(lm, s, testbed, progress) : null;
+            EditingStudy study = new EditingStudy(lm, EditingConfig.named(s.editingConfig()), statistics,
+                    ContextPrefixes.standard(lm, s.seed()), new FastTracer(lm, tracing, sigma));
+            Map<String, Integer> windowLabels = new java.util.LinkedHashMap<>();
+            windows.forEach((k, v) -> windowLabels.put(k.label(), v));
+            Grid grid = new Grid(methods, problems.stream().map(EditingProblem::label).toList(), layers, s.samples(), s.seed(),
+                    windowLabels, sigma, s.minPClean(), s.editingConfig());
+            String name = s.modelName() != null ? s.modelName() : testbed ? "testbed" : s.modelDir().getFileName().toString();
+            return new FactStudyRunner(lm, name, grid, problems, study);
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+
+    private static EditingProblem problem(String label) {
+        try {
+            return EditingProblem.valueOf(label.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown editing problem '" + label + "'; known: "
+                    + List.of(EditingProblem.values()).stream().map(EditingProblem::label).toList());
+        }
+    }
+
+    private static double estimatedSigma(LanguageModel lm, WorkerSettings s) {
+        if (s.noiseSubjects() == null) {
+            throw new IllegalArgumentException("set the tracing noise σ (locus.tracing.noise-sigma) or a facts file to estimate it "
+                    + "from (locus.tracing.noise-subjects) for a model other than the testbed");
+        }
+        try {
+            List<String> subjects = FactsJsonl.read(s.noiseSubjects()).stream().limit(200).map(Fact::subject).toList();
+            return TracingSettings.defaults().noiseFactor() * NoiseLevel.embeddingStd(lm, subjects);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + s.noiseSubjects(), e);
+        }
+    }
+
+    private static KeyStatistics keyStatistics(LanguageModel lm, WorkerSettings s, boolean testbed, Consumer<String> progress) {
+        if (testbed && s.corpus() == null) {
+            return Testbed.keyStatistics(lm, s.cacheDir(), progress);
+        }
+        if (s.corpus() == null) {
+            throw new IllegalArgumentException("ROME and MEMIT need a text corpus for key statistics: set locus.editing.corpus "
+                    + "to a text file (one passage per line) for this model");
+        }
+        try {
+            return new KeyStatistics(lm, Files.readAllLines(s.corpus()), s.cacheDir(), progress);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the key-statistics corpus " + s.corpus(), e);
+        }
+    }
+
+    public String modelName() {
+        return modelName;
+    }
+
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public Grid grid() {
+        return grid;
+    }
+
+    public LanguageModel model() {
+        return lm;
+    }
+
+    /**
+     * Studies one fact. Events go to {@code sink} in order: the trace (or a skipped event when the
+     * fact is not analysed), then one per edit. Their ids depend only on the model, the grid, the
+     * fact's content and the edit, so a redelivered fact produces the same ids again.
+     */
+    public TraceOutcome run(Fact fact, Consumer<ResultEvent> sink) {
+        String factKey = fingerprint + "|" + gridId + "|" + Grid.sha256(json(fact));
+        long start = System.nanoTime();
+        TraceOutcome outcome = study.run(fact, grid.methods(), problems, grid.layers(),
+                edit -> sink.accept(editEvent(factKey, fact, edit)),
+                trace -> sink.accept(traceEvent(factKey, fact, trace, (System.nanoTime() - start) / 1_000_000)));
+        if (outcome instanceof TraceOutcome.NotAnalysed n) {
+            sink.accept(new ResultEvent.Skipped(id(factKey, "skipped"), "skipped", modelName, fingerprint, fact.id(), gridId, grid,
+                    n.pClean(), n.reason(), (System.nanoTime() - start) / 1_000_000));
+        }
+        return outcome;
+    }
+
+    private ResultEvent traceEvent(String factKey, Fact fact, CausalTrace trace, long durationMs) {
+        return new ResultEvent.Trace(id(factKey, "trace"), "trace", modelName, fingerprint, fact.id(), gridId, grid,
+                TraceJson.of(fact.id(), fact.targetTrue(), trace), durationMs);
+    }
+
+    private ResultEvent editEvent(String factKey, Fact fact, EditResult edit) {
+        return new ResultEvent.Edit(id(factKey, "edit|" + edit.method() + "|" + edit.problem() + "|" + edit.layer()), "edit",
+                modelName, fingerprint, fact.id(), gridId, grid, edit);
+    }
+
+    private static String id(String factKey, String what) {
+        return Grid.sha256(factKey + "|" + what).substring(0, 32);
+    }
+
+    private static String json(Fact fact) {
+        try {
+            return JSON.writeValueAsString(fact);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        lm.close();
+    }
+}

@@ -1,0 +1,47 @@
+package dev.locus.stream;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a worker does to each fact: the edits (methods × problems × layers) and the tracing
+ * settings. It travels inside every result, and its hash ({@link #id()}) is part of every result
+ * id, so results of runs with different settings are never counted together by accident.
+ */
+public record Grid(
+        List<String> methods,
+        List<String> problems,
+        int[] layers,
+        int samples,
+        long seed,
+        Map<String, Integer> windows,
+        @JsonProperty("noise_sigma") double noiseSigma,
+        @JsonProperty("min_p_clean") double minPClean,
+        @JsonProperty("editing_config") String editingConfig) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A short stable hash of the grid's JSON form. */
+    public String id() {
+        try {
+            return sha256(JSON.writeValueAsString(this)).substring(0, 16);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String sha256(String text) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.locus.stream;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.locus.editing.EditResult;
+import dev.locus.tracing.TraceJson;
+
+/**
+ * An event on {@code locus.results}: a trace, an edit, or a fact that was skipped (not analysed).
+ * Every event names the model (and the fingerprint of its weights), the fact and the grid, and
+ * has a deterministic id, so a redelivered or replayed result is recognised where it is counted.
+ */
+public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit, ResultEvent.Skipped {
+    String id();
+
+    String type();
+
+    String model();
+
+    @JsonProperty("fact_id")
+    String factId();
+
+    /** Kafka key: all results of one model land in one partition, hence with one aggregator. */
+    default String key() {
+        return model();
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Trace(String id, String type, String model, @JsonProperty("model_fingerprint") String modelFingerprint,
+                 @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
+                 TraceJson trace, @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
+
+    record Edit(String id, String type, String model, @JsonProperty("model_fingerprint") String modelFingerprint,
+                @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
+                EditResult edit) implements ResultEvent {}
+
+    record Skipped(String id, String type, String model, @JsonProperty("model_fingerprint") String modelFingerprint,
+                   @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
+                   @JsonProperty("p_clean") double pClean, String reason, @JsonProperty("duration_ms") long durationMs)
+            implements ResultEvent {}
+}

@@ -1,0 +1,169 @@
+package dev.locus.stream;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.locus.stats.LayerStatistics;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What the aggregator knows: per (model, method, problem) the per-layer sufficient statistics of
+ * every metric, and the ids of the results already counted, so a redelivered or replayed result
+ * counts once. Trace and skipped events count per model (method and problem "*"). No Kafka here:
+ * the aggregator feeds it and snapshots it.
+ */
+public final class StatsState {
+    /** The four scores of an edit (ALGORITHMS.md §4), each analysed against the tracing value. */
+    public static final List<String> METRICS = List.of("rewrite", "paraphrase", "neighborhood", "overall");
+
+    public record GroupKey(String model, String method, String problem) implements Comparable<GroupKey> {
+        @Override
+        public int compareTo(GroupKey o) {
+            return (model + "\u0000" + method + "\u0000" + problem).compareTo(o.model + "\u0000" + o.method + "\u0000" + o.problem);
+        }
+
+        String text() {
+            return model + "|" + method + "|" + problem;
+        }
+    }
+
+    /** One group's state in its snapshot form (the value of a {@code locus.stats} record). */
+    public record GroupSnapshot(
+            String aggregator,
+            String model,
+            String method,
+            String problem,
+            long traced,
+            long skipped,
+            long edits,
+            @JsonProperty("failed_edits") long failedEdits,
+            @JsonProperty("counted_ids") String countedIds,
+            Map<String, LayerStatistics.Snapshot> statistics,
+            Map<String, LayerStatistics.Analysis> analysis,
+            @JsonProperty("results_offsets") Map<Integer, Long> resultsOffsets,
+            @JsonProperty("updated_at") String updatedAt) {}
+
+    /** A read-only view of one group, for metrics, REST and the page. */
+    public record GroupView(String model, String method, String problem, long traced, long skipped, long edits,
+                            @JsonProperty("failed_edits") long failedEdits, Map<String, LayerStatistics.Analysis> analysis) {}
+
+    private static final class Group {
+        final Set<Long> counted = new HashSet<>();
+        final Map<String, LayerStatistics> metrics = new LinkedHashMap<>();
+        long traced;
+        long skipped;
+        long edits;
+        long failedEdits;
+    }
+
+    private final Map<GroupKey, Group> groups = new TreeMap<>();
+    private long unreadable;
+
+    /**
+     * Folds one result event in; returns false when it was already counted (or unusable).
+     * O(1) per event: a hash lookup and one statistics update per metric.
+     */
+    public boolean add(JsonNode event) {
+        String type = event.path("type").asText("");
+        String model = event.path("model").asText("");
+        String id = event.path("id").asText("");
+        if (model.isEmpty() || id.length() < 16 || !(type.equals("trace") || type.equals("skipped") || type.equals("edit"))) {
+            unreadable++;
+            return false;
+        }
+        JsonNode edit = event.path("edit");
+        GroupKey key = type.equals("edit") ? new GroupKey(model, edit.path("method").asText(), edit.path("problem").asText())
+                : new GroupKey(model, "*", "*");
+        Group group = groups.computeIfAbsent(key, k -> new Group());
+        if (!group.counted.add(Long.parseUnsignedLong(id.substring(0, 16), 16))) {
+            return false;
+        }
+        switch (type) {
+            case "trace" -> group.traced++;
+            case "skipped" -> group.skipped++;
+            default -> {
+                group.edits++;
+                if (!edit.path("status").asText().equals("ok")) {
+                    group.failedEdits++;
+                    return true;
+                }
+                int layer = edit.path("layer").asInt();
+                double tracing = edit.path("tracing_value").asDouble();
+                for (String metric : METRICS) {
+                    group.metrics.computeIfAbsent(metric, m -> new LayerStatistics())
+                            .add(layer, tracing, edit.path(metric + "_score").asDouble());
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Results that were not result events at all (counted, logged by the caller, never fatal). */
+    public long unreadable() {
+        return unreadable;
+    }
+
+    public void noteUnreadable() {
+        unreadable++;
+    }
+
+    public List<GroupView> view() {
+        List<GroupView> out = new ArrayList<>();
+        groups.forEach((key, g) -> out.add(new GroupView(key.model(), key.method(), key.problem(), g.traced, g.skipped, g.edits,
+                g.failedEdits, analyses(g))));
+        return out;
+    }
+
+    private static Map<String, LayerStatistics.Analysis> analyses(Group g) {
+        Map<String, LayerStatistics.Analysis> out = new LinkedHashMap<>();
+        g.metrics.forEach((metric, stats) -> out.put(metric, stats.analyse()));
+        return out;
+    }
+
+    /** Snapshot records keyed {@code aggregator|model|method|problem}, all stamped with the offsets they cover. */
+    public Map<String, GroupSnapshot> snapshots(String aggregator, Map<Integer, Long> offsets, String now) {
+        Map<String, GroupSnapshot> out = new LinkedHashMap<>();
+        groups.forEach((key, g) -> {
+            Map<String, LayerStatistics.Snapshot> statistics = new LinkedHashMap<>();
+            g.metrics.forEach((metric, stats) -> statistics.put(metric, stats.snapshot()));
+            out.put(aggregator + "|" + key.text(), new GroupSnapshot(aggregator, key.model(), key.method(), key.problem(), g.traced,
+                    g.skipped, g.edits, g.failedEdits, packIds(g.counted), statistics, analyses(g), Map.copyOf(offsets), now));
+        });
+        return out;
+    }
+
+    /** Restores one group from its snapshot (replacing what was there). */
+    public void restore(GroupSnapshot s) {
+        Group g = new Group();
+        g.traced = s.traced();
+        g.skipped = s.skipped();
+        g.edits = s.edits();
+        g.failedEdits = s.failedEdits();
+        g.counted.addAll(unpackIds(s.countedIds()));
+        s.statistics().forEach((metric, snap) -> g.metrics.put(metric, LayerStatistics.fromSnapshot(snap)));
+        groups.put(new GroupKey(s.model(), s.method(), s.problem()), g);
+    }
+
+    /** Ids as 64-bit prefixes of their SHA-256 (a collision among a million results has odds of about 1 in 10⁷). */
+    private static String packIds(Set<Long> ids) {
+        ByteBuffer bytes = ByteBuffer.allocate(8 * ids.size());
+        ids.stream().sorted().forEach(bytes::putLong);
+        return Base64.getEncoder().encodeToString(bytes.array());
+    }
+
+    private static List<Long> unpackIds(String packed) {
+        ByteBuffer bytes = ByteBuffer.wrap(Base64.getDecoder().decode(packed));
+        List<Long> out = new ArrayList<>(bytes.remaining() / 8);
+        while (bytes.remaining() >= 8) {
+            out.add(bytes.getLong());
+        }
+        return out;
+    }
+}
