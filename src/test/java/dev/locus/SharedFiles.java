@@ -10,7 +10,7 @@ public final class SharedFiles {
     private SharedFiles() {}
 
     public static Path require(String relative) {
-        Path p = Path.of(System.getProperty("locus.shared", "../shared")).resolve(relative);
+        Path p = Path.of(System.getProperty("shared.dir", "../shared")).resolve(relative);
         assumeTrue(Files.exists(p), "skipped: " + p.toAbsolutePath() + " is absent (the shared folder is not beside the checkout)");
         return p;
     }

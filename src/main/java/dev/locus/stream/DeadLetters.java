@@ -35,7 +35,7 @@ public class DeadLetters {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        registry.counter("locus_facts_rejected", "stage", stage, "reason", reason).increment();
+        registry.counter("locus_facts_rejected", "model", model, "stage", stage, "reason", reason).increment();
         return letter;
     }
 }

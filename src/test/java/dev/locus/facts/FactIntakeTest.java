@@ -34,7 +34,7 @@ class FactIntakeTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** The canonical schema copies; the classpath copies under src/main/resources must equal them. */
     private static final Path SCHEMAS = Path.of("schemas");
-    private static final Path SHARED_DATA = Path.of(System.getProperty("locus.shared", "../shared"), "data");
+    private static final Path SHARED_DATA = Path.of(System.getProperty("shared.dir", "../shared"), "data");
     private static final int DATA_RECORDS = 200;
 
     private static final String LOCUS = """
