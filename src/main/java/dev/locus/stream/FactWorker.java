@@ -49,6 +49,7 @@ public class FactWorker {
     MutinyEmitter<Record<String, String>> results;
 
     private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean stopping;
     private CompletableFuture<FactStudyRunner> runner;
     private FactIntake intake;
     private List<String> knownModels;
@@ -77,8 +78,18 @@ public class FactWorker {
         });
     }
 
-    void stop(@Observes ShutdownEvent event) {
-        if (runner != null) {
+    /**
+     * A fact in progress at shutdown is abandoned, not acknowledged: its next result is not
+     * published, the exception leaves its offset uncommitted, and the fact is redone after the
+     * restart (the results it already published come again with the same ids and count once).
+     * The model is closed only when no fact uses it any more.
+     */
+    void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        stopping = true;
+        for (int i = 0; i < 100 && inFlight.get() > 0; i++) {
+            Thread.sleep(100);
+        }
+        if (runner != null && inFlight.get() == 0) {
             runner.thenAccept(FactStudyRunner::close);
         }
     }
@@ -91,6 +102,7 @@ public class FactWorker {
     @Incoming("facts")
     @Blocking("locus-model")
     public void onFact(ConsumerRecord<String, byte[]> record) {
+        requireRunning();
         FactStudyRunner r = runner.join();
         String model = r.modelName();
         registry.counter("locus_facts_received", "model", model).increment();
@@ -115,8 +127,11 @@ public class FactWorker {
             registry.counter("locus_facts_completed", "model", model).increment();
         } catch (IllegalArgumentException e) { // InvalidFactException among them
             // e.g. a prompt longer than the model's context, or a subject the tokenizer cannot place
+            requireRunning();
             deadLetters.publish("worker", "invalid_for_model", e.getMessage(), record, model);
         } catch (RuntimeException e) {
+            requireRunning(); // a failure caused by the shutdown is no fault of the fact
+
             LOG.errorf(e, "fact %s failed", accepted.fact().id());
             deadLetters.publish("worker", "processing_failed", e.getClass().getSimpleName() + ": " + e.getMessage(), record, model);
         } finally {
@@ -124,7 +139,14 @@ public class FactWorker {
         }
     }
 
+    private void requireRunning() {
+        if (stopping) {
+            throw new IllegalStateException("the worker is shutting down; the fact will be redelivered");
+        }
+    }
+
     private void publish(ResultEvent event) {
+        requireRunning();
         try {
             results.sendAndAwait(Record.of(event.key(), JSON.writeValueAsString(event)));
         } catch (JsonProcessingException e) {
