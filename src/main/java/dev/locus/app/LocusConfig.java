@@ -128,8 +128,11 @@ public interface LocusConfig {
     }
 
     interface Api {
-        /** Keys accepted in the X-API-Key header of fact submissions; absent = submissions are refused (403). */
+        /** Keys accepted in the X-API-Key header of fact submissions; absent = only OIDC bearer tokens are accepted. */
         Optional<List<String>> keys();
+
+        /** Role (groups claim) an OIDC token needs to submit facts; absent = any valid token. */
+        Optional<String> submitRole();
     }
 
     interface Demo {

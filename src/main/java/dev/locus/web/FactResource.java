@@ -2,6 +2,7 @@ package dev.locus.web;
 
 import dev.locus.app.LocusConfig;
 import dev.locus.facts.FactIntake;
+import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.Record;
 import jakarta.inject.Inject;
@@ -17,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 
 /**
@@ -28,6 +30,9 @@ import org.eclipse.microprofile.reactive.messaging.Channel;
 public class FactResource {
     @Inject
     LocusConfig config;
+
+    @Inject
+    SecurityIdentity identity;
 
     @Inject
     @Channel("fact-submissions")
@@ -43,15 +48,9 @@ public class FactResource {
     @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
     @Produces(MediaType.APPLICATION_JSON)
     public Response submit(@HeaderParam("X-API-Key") String apiKey, byte[] body) {
-        if (apiKey == null || apiKey.isBlank()) {
-            return error(Response.Status.UNAUTHORIZED, "missing credentials: send an API key in the X-API-Key header");
-        }
-        List<String> keys = config.api().keys().orElse(List.of());
-        if (keys.isEmpty()) {
-            return error(Response.Status.FORBIDDEN, "fact submission is disabled: no API keys are configured (locus.api.keys)");
-        }
-        if (keys.stream().noneMatch(k -> MessageDigest.isEqual(k.getBytes(StandardCharsets.UTF_8), apiKey.getBytes(StandardCharsets.UTF_8)))) {
-            return error(Response.Status.FORBIDDEN, "the API key is not valid");
+        Response refused = authorise(apiKey);
+        if (refused != null) {
+            return refused;
         }
         FactIntake intake = new FactIntake(new FactIntake.Limits(config.limits().maxMessageBytes(), config.limits().maxPromptChars()));
         List<FactIntake.Result> results = intake.acceptLines(body == null ? new byte[0] : body);
@@ -78,6 +77,30 @@ public class FactResource {
             ids.add(a.fact().id());
         }
         return Response.accepted(new Accepted(ids.size(), ids)).build();
+    }
+
+    /**
+     * A valid OIDC bearer token (verified by quarkus-oidc before this runs; a bad one is a 401
+     * there) or a configured API key. Returns the refusal, or null when the caller may submit.
+     */
+    private Response authorise(String apiKey) {
+        if (!identity.isAnonymous()) {
+            Optional<String> role = config.api().submitRole();
+            if (role.isPresent() && !identity.hasRole(role.get())) {
+                return error(Response.Status.FORBIDDEN, "the token lacks the role '" + role.get() + "' needed to submit facts");
+            }
+            return null;
+        }
+        if (apiKey == null || apiKey.isBlank()) {
+            return error(Response.Status.UNAUTHORIZED,
+                    "missing credentials: send an API key in the X-API-Key header or an OIDC bearer token");
+        }
+        List<String> keys = config.api().keys().orElse(List.of());
+        if (keys.stream().noneMatch(k -> MessageDigest.isEqual(k.getBytes(StandardCharsets.UTF_8), apiKey.getBytes(StandardCharsets.UTF_8)))) {
+            return error(Response.Status.FORBIDDEN, keys.isEmpty() ? "API keys are not accepted here (none configured in locus.api.keys)"
+                    : "the API key is not valid");
+        }
+        return null;
     }
 
     private static Response error(Response.Status status, String message) {

@@ -11,6 +11,7 @@ import dev.locus.facts.Fact;
 import dev.locus.facts.FactIntake;
 import dev.locus.stats.LayerRegression;
 import dev.locus.testbed.Testbed;
+import dev.locus.web.OidcTestKeys;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(EmbeddedKafkaResource.class)
+@QuarkusTestResource(OidcTestKeys.class)
 class ServiceEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -49,11 +51,7 @@ class ServiceEndToEndTest {
     @Test
     void factsInResultsOutBadInputDeadLettered() throws Exception {
         List<Fact> good = Testbed.facts().subList(20, 24);
-        String batch = good.stream().map(FactIntake::json).collect(Collectors.joining("\n"));
-        HttpResponse<String> accepted = post(batch, "test-key");
-        assertEquals(202, accepted.statusCode(), accepted.body());
-
-        Fact template = good.get(0);
+        Fact template = good.get(0); // malformed variants of a good fact go first, so they do not queue behind model work
         Map<String, byte[]> bad = new LinkedHashMap<>();
         bad.put("not_json", "this is not json".getBytes(StandardCharsets.UTF_8));
         bad.put("invalid_utf8", new byte[] {'{', '"', 'i', 'd', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'});
@@ -68,9 +66,12 @@ class ServiceEndToEndTest {
         for (Map.Entry<String, byte[]> e : bad.entrySet()) {
             KafkaTestSupport.send("locus.facts", "bad-" + e.getKey(), e.getValue());
         }
+        String batch = good.stream().map(FactIntake::json).collect(Collectors.joining("\n"));
+        HttpResponse<String> accepted = post(batch, "test-key");
+        assertEquals(202, accepted.statusCode(), accepted.body());
 
         // Dead letters: one per bad message, with its reason and exactly the bytes that were sent.
-        List<ConsumerRecord<String, String>> letters = KafkaTestSupport.readUntil("locus.facts.dlq", Duration.ofSeconds(120),
+        List<ConsumerRecord<String, String>> letters = KafkaTestSupport.readUntil("locus.facts.dlq", Duration.ofSeconds(600),
                 got -> got.stream().filter(r -> r.key() != null && r.key().startsWith("bad-")).count() >= bad.size());
         Map<String, JsonNode> byKey = new HashMap<>();
         for (ConsumerRecord<String, String> r : letters) {
@@ -86,7 +87,7 @@ class ServiceEndToEndTest {
 
         // Results: per good fact a trace (or a skipped event), then one edit per layer of the test grid (0, 4, 8).
         Set<String> goodIds = good.stream().map(Fact::id).collect(Collectors.toSet());
-        List<ConsumerRecord<String, String>> results = KafkaTestSupport.readUntil("locus.results", Duration.ofSeconds(300),
+        List<ConsumerRecord<String, String>> results = KafkaTestSupport.readUntil("locus.results", Duration.ofSeconds(600),
                 got -> complete(got, goodIds));
         assertTrue(complete(results, goodIds), "every good fact has all its results");
         List<JsonNode> edits = new ArrayList<>();
@@ -124,6 +125,9 @@ class ServiceEndToEndTest {
         String fact = FactIntake.json(Testbed.facts().get(30));
         assertEquals(401, post(fact, null).statusCode());
         assertEquals(403, post(fact, "wrong").statusCode());
+        assertEquals(401, postWithToken(fact, OidcTestKeys.forgedToken()).statusCode(), "a token signed by another key");
+        assertEquals(403, postWithToken(fact, OidcTestKeys.token("reader")).statusCode(), "a token without the submit role");
+        assertEquals(202, postWithToken(fact, OidcTestKeys.token("locus-submit")).statusCode(), "a valid OIDC token");
         HttpResponse<String> refused = post(fact + "\n{\"id\": 3}\nnot json", "test-key");
         assertEquals(400, refused.statusCode());
         JsonNode body = JSON.readTree(refused.body());
@@ -181,6 +185,12 @@ class ServiceEndToEndTest {
             request.header("X-API-Key", key);
         }
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> postWithToken(String body, String token) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(base.resolve("api/facts")).header("Content-Type", "application/x-ndjson")
+                .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpResponse<String> get(String path) throws Exception {
