@@ -411,6 +411,10 @@ class DeploymentFilesTest {
                 assertEquals("/q/health/ready", c.getReadinessProbe().getHttpGet().getPath());
                 assertEquals("/q/health/live", c.getLivenessProbe().getHttpGet().getPath());
                 for (EnvFromSource from : c.getEnvFrom()) {
+                    if (from.getSecretRef() != null) {
+                        assertTrue(from.getSecretRef().getOptional(), at + ": a Secret the user creates is optional");
+                        continue;
+                    }
                     assertTrue(configMaps.contains(from.getConfigMapRef().getName()), at + ": envFrom " + from.getConfigMapRef().getName());
                 }
                 Set<String> volumes = pod.getVolumes().stream().map(Volume::getName).collect(Collectors.toSet());
