@@ -62,6 +62,10 @@ public interface LocusConfig {
 
         Optional<String> name();
 
+        /** cpu, gpu or gpu:N; a GPU needs the CUDA image (docker/Dockerfile.cuda). */
+        @WithDefault("cpu")
+        String device();
+
         /** Every model any worker group evaluates; a fact asking for another one is a dead letter. Absent = this model only. */
         Optional<List<String>> known();
     }

@@ -1,5 +1,6 @@
 package dev.locus.stream;
 
+import ai.djl.Device;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.ContextPrefixes;
@@ -65,7 +66,8 @@ public final class FactStudyRunner implements AutoCloseable {
         }
         List<EditingProblem> problems = s.problems().stream().map(FactStudyRunner::problem).toList();
         boolean testbed = s.modelDir() == null;
-        LanguageModel lm = testbed ? Testbed.load() : LanguageModel.load(s.modelDir());
+        Device device = Device.fromName(s.device());
+        LanguageModel lm = LanguageModel.load(testbed ? Testbed.directory() : s.modelDir(), device);
         try {
             int layerCount = lm.config().nLayer();
             int[] layers = s.layers() == null ? IntStream.range(0, layerCount).toArray() : s.layers().clone();

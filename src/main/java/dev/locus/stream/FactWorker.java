@@ -169,7 +169,7 @@ public class FactWorker {
     public static WorkerSettings settings(LocusConfig c) {
         Map<String, Integer> windows = c.tracing().windows();
         int[] layers = c.grid().layers().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).orElse(null);
-        return new WorkerSettings(c.model().dir().orElse(null), c.model().name().orElse(null), c.grid().methods(), c.grid().problems(),
+        return new WorkerSettings(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device(), c.grid().methods(), c.grid().problems(),
                 layers, c.tracing().samples(), c.tracing().seed(), windows, c.tracing().noiseSigma().orElse(Double.NaN),
                 c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean(), c.editing().config(),
                 c.editing().corpus().orElse(null), c.editing().cache());
