@@ -6,14 +6,11 @@ import dev.locus.app.LocusConfig;
 import dev.locus.facts.Fact;
 import dev.locus.testbed.Testbed;
 import io.quarkus.runtime.StartupEvent;
-import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.kafka.Record;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.List;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.jboss.logging.Logger;
 
 /** The one-command demo's feed: publishes the testbed facts to {@code locus.facts} at start. */
@@ -29,8 +26,7 @@ public class DemoFacts {
     int port;
 
     @Inject
-    @Channel("fact-submissions")
-    MutinyEmitter<Record<String, String>> facts;
+    FactSubmissions facts;
 
     void publish(@Observes StartupEvent event) {
         if (!config.demo().publishTestbedFacts()) {
@@ -41,7 +37,7 @@ public class DemoFacts {
         Thread feeder = new Thread(() -> {
             for (Fact fact : chosen) {
                 try {
-                    facts.sendAndAwait(Record.of(fact.id(), JSON.writeValueAsString(fact)));
+                    facts.sendAndAwait(fact.id(), JSON.writeValueAsString(fact));
                 } catch (JsonProcessingException e) {
                     throw new IllegalStateException(e);
                 }

@@ -9,8 +9,6 @@ import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.reactive.messaging.annotations.Blocking;
-import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.kafka.Record;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -20,7 +18,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -45,8 +42,7 @@ public class FactWorker {
     MeterRegistry registry;
 
     @Inject
-    @Channel("results")
-    MutinyEmitter<Record<String, String>> results;
+    ResultsChannel results;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private CompletableFuture<FactStudyRunner> runner;
@@ -126,7 +122,7 @@ public class FactWorker {
 
     private void publish(ResultEvent event) {
         try {
-            results.sendAndAwait(Record.of(event.key(), JSON.writeValueAsString(event)));
+            results.sendAndAwait(event.key(), JSON.writeValueAsString(event));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -148,7 +144,7 @@ public class FactWorker {
         return Timer.builder(name).tags(tags).publishPercentileHistogram().register(registry);
     }
 
-    static WorkerSettings settings(LocusConfig c) {
+    public static WorkerSettings settings(LocusConfig c) {
         Map<String, Integer> windows = c.tracing().windows();
         int[] layers = c.grid().layers().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).orElse(null);
         return new WorkerSettings(c.model().dir().orElse(null), c.model().name().orElse(null), c.grid().methods(), c.grid().problems(),
