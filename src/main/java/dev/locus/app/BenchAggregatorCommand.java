@@ -55,6 +55,10 @@ public class BenchAggregatorCommand implements Runnable {
     @Option(names = "--timeout", defaultValue = "PT10M", description = "give up waiting for the aggregator after this long")
     Duration timeout;
 
+    @Option(names = "--repeat", defaultValue = "3",
+            description = "in-process runs of (a) and (a'), alternating; the medians are reported (default: ${DEFAULT-VALUE})")
+    int repeat;
+
     @Option(names = "--seed", defaultValue = "1")
     long seed;
 
@@ -70,10 +74,20 @@ public class BenchAggregatorCommand implements Runnable {
                 all.duplicates(), meanBytes, (System.nanoTime() - genStart) / 1e9);
 
         foldInProcess(all.json().subList(0, warmup), 0); // warm-up, not reported
-        double[] plain = foldInProcess(all.json().subList(0, events), 0);
-        check("in-process", (long) plain[1], (long) plain[2], all.unique(events), events);
-        double[] withView = foldInProcess(all.json().subList(0, events), batch);
-        check("in-process + view", (long) withView[1], (long) withView[2], all.unique(events), events);
+        List<Double> plainS = new java.util.ArrayList<>();
+        List<Double> viewS = new java.util.ArrayList<>();
+        for (int r = 0; r < repeat; r++) {
+            double[] plain = foldInProcess(all.json().subList(0, events), 0);
+            check(r == 0 ? "in-process" : null, (long) plain[1], (long) plain[2], all.unique(events), events);
+            double[] withView = foldInProcess(all.json().subList(0, events), batch);
+            check(r == 0 ? "in-process + view" : null, (long) withView[1], (long) withView[2], all.unique(events), events);
+            plainS.add(plain[0]);
+            viewS.add(withView[0]);
+            System.out.printf("in-process run %d: (a) %.2f s = %,.0f results/s, (a') %.2f s = %,.0f results/s%n", r + 1, plain[0],
+                    events / plain[0], withView[0], events / withView[0]);
+        }
+        double[] plain = {BenchTraceCommand.median(plainS)};
+        double[] withView = {BenchTraceCommand.median(viewS)};
         double[] kafka = throughKafka(all);
 
         double inProcessRate = events / plain[0];
@@ -81,11 +95,11 @@ public class BenchAggregatorCommand implements Runnable {
         double kafkaRate = kafkaEvents / kafka[0];
         double steadyRate = (kafkaEvents - kafka[2]) / (kafka[0] - kafka[1]);
         System.out.println();
-        System.out.printf("(a)  in-process, parse + StatsState.add:           %,9d results in %7.2f s = %,9.0f results/s%n", events, plain[0],
+        System.out.printf("(a)  in-process, parse + StatsState.add (median):   %,9d results in %7.2f s = %,9.0f results/s%n", events, plain[0],
                 inProcessRate);
-        System.out.printf("(a') in-process, + view() every %d events:        %,9d results in %7.2f s = %,9.0f results/s%n", batch, events,
+        System.out.printf("(a') in-process, + view() every %d events (median): %,9d results in %7.2f s = %,9.0f results/s%n", batch, events,
                 withView[0], viewRate);
-        System.out.printf("(b)  through Kafka, ResultsAggregator from start:  %,9d results in %7.2f s = %,9.0f results/s "
+        System.out.printf("(b)  through Kafka, ResultsAggregator from start:   %,9d results in %7.2f s = %,9.0f results/s "
                 + "(first result counted after %.2f s; %,.0f results/s from then on)%n", kafkaEvents, kafka[0], kafkaRate, kafka[1], steadyRate);
         System.out.printf("ratio in-process (a) / Kafka (b): %.1fx; (a') / (b): %.1fx%n", inProcessRate / kafkaRate, viewRate / kafkaRate);
         System.out.printf("load average at end: %s%n", loadAverage());
@@ -180,12 +194,15 @@ public class BenchAggregatorCommand implements Runnable {
         }
     }
 
+    /** Fails unless the counts are as generated; prints them when {@code what} is given. */
     private static void check(String what, long counted, long duplicates, int unique, int total) {
         if (counted != unique || counted + duplicates != total) {
-            throw new IllegalStateException(what + ": counted " + counted + " and " + duplicates + " duplicates, expected " + unique
+            throw new IllegalStateException((what == null ? "in-process" : what) + ": counted " + counted + " and " + duplicates + " duplicates, expected " + unique
                     + " and " + (total - unique));
         }
-        System.out.printf("%-18s counted %,d, duplicates %,d (as generated)%n", what + ":", counted, duplicates);
+        if (what != null) {
+            System.out.printf("%-18s counted %,d, duplicates %,d (as generated)%n", what + ":", counted, duplicates);
+        }
     }
 
     static String loadAverage() {
