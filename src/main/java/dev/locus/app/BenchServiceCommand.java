@@ -44,8 +44,9 @@ import picocli.CommandLine.Option;
  * fact's {@code run} timed (the sink only counts events). (b) Service: this application started as
  * a child process with its own in-process broker, the same grid, tracing and editing settings and
  * the same thread settings; after it is ready and has studied one warm-up fact, the same facts are
- * posted in one request to {@code /api/facts} and the clock runs until {@code /api/stats} (the
- * aggregator's live view) counts every one of their results, so the figure covers HTTP, the facts
+ * posted in one request to {@code /api/facts} and the clock runs until the aggregator's live view
+ * (followed on {@code /api/stats/stream}, so waiting costs the service no polling) counts every one
+ * of their results, so the figure covers HTTP, the facts
  * topic, the worker, the results topic and the aggregator. Rounds alternate (a) and (b) on fresh
  * facts, never concurrently; the child is started only after the first library batch and is
  * killed on every way out (normal end, exception, Ctrl-C / SIGTERM of this process).
@@ -97,9 +98,6 @@ public class BenchServiceCommand implements Runnable {
 
     @Option(names = "--batch-timeout", defaultValue = "PT60M", description = "wait this long for a batch's results")
     Duration batchTimeout;
-
-    @Option(names = "--poll", defaultValue = "PT0.1S", description = "how often /api/stats is read while waiting (default: ${DEFAULT-VALUE})")
-    Duration poll;
 
     @Option(names = "--keep-log", description = "keep the service's log (it is printed on failure either way)")
     boolean keepLog;
@@ -154,45 +152,60 @@ public class BenchServiceCommand implements Runnable {
             List<Double> serviceMs = new ArrayList<>();
             double[] libraryWork = {0, 0}; // trace, edit ms as the events report them
             double[] serviceWork = {0, 0};
+            List<Double> roundOverheads = new ArrayList<>();
+            double[] libraryCpu = {0, 0}; // process, this (model) thread, seconds
+            Map<String, Double> serviceCpu = new java.util.TreeMap<>(); // thread group -> seconds
             Service service = null;
             for (int round = 0; round < rounds; round++) {
                 List<Fact> batch = all.subList(from + 1 + round * facts, from + 1 + (round + 1) * facts);
                 int expected = 0;
+                double libraryBatchMs = 0;
                 for (Fact f : batch) {
                     Work[] work = {null};
+                    long cpuBefore = processCpuNanos();
+                    long threadBefore = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
                     double ms = BenchTraceCommand.time(() -> work[0] = study(runner, f));
+                    libraryCpu[0] += (processCpuNanos() - cpuBefore) / 1e9;
+                    libraryCpu[1] += (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadBefore) / 1e9;
                     expected += work[0].events();
                     libraryWork[0] += work[0].traceMs();
                     libraryWork[1] += work[0].editMs();
                     libraryMs.add(ms);
+                    libraryBatchMs += ms;
                     System.out.printf("round %d library  %-10s %9.0f ms  (%d results; trace %.0f ms, edits %.0f ms)%n", round + 1, f.id(), ms,
                             work[0].events(), work[0].traceMs(), work[0].editMs());
                 }
                 if (service == null) {
-                    service = startService(child, tmp, s, runner.grid().layers(), t);
+                    service = startService(child, tmp, s, runner.grid().layers(), t, runner.modelName());
                     System.out.printf("service: pid %d, http://127.0.0.1:%d, ready after %.1f s; %s%n", service.process.pid(), service.port,
                             service.readyS, service.threadsLine());
                     double warmS = service.submitAndWait(List.of(warmupFact), libraryWarmupEvents, runner.modelName());
                     System.out.printf("service warm-up fact %s: %.1f s (not counted)%n", warmupFact.id(), warmS);
                 }
                 double[] workBefore = service.work();
+                Map<String, Double> cpuBefore = threadCpu(service.process.pid());
                 double seconds = service.submitAndWait(batch, expected, runner.modelName());
+                Map<String, Double> cpuAfter = threadCpu(service.process.pid());
                 double[] workAfter = service.work();
+                cpuAfter.forEach((group, sec) -> serviceCpu.merge(group, sec - cpuBefore.getOrDefault(group, 0.0), Double::sum));
                 serviceWork[0] += workAfter[0] - workBefore[0];
                 serviceWork[1] += workAfter[1] - workBefore[1];
                 serviceMs.add(seconds * 1000);
-                System.out.printf("round %d service  %d facts  %9.0f ms  = %.0f ms per fact  (%d results; trace %.0f ms, edits %.0f ms)%n",
-                        round + 1, batch.size(), seconds * 1000, seconds * 1000 / batch.size(), expected, workAfter[0] - workBefore[0],
-                        workAfter[1] - workBefore[1]);
+                roundOverheads.add(seconds * 1000 / libraryBatchMs - 1);
+                System.out.printf("round %d service  %d facts  %9.0f ms  = %.0f ms per fact  (%d results; trace %.0f ms, edits %.0f ms)"
+                        + "  round overhead %+.1f %%%n", round + 1, batch.size(), seconds * 1000, seconds * 1000 / batch.size(), expected,
+                        workAfter[0] - workBefore[0], workAfter[1] - workBefore[1], 100 * roundOverheads.get(round));
+                service.breakdown(batch);
             }
             double libraryPerFact = libraryMs.stream().mapToDouble(Double::doubleValue).sum() / libraryMs.size();
             double servicePerFact = serviceMs.stream().mapToDouble(Double::doubleValue).sum() / (rounds * facts);
             System.out.println();
             System.out.printf("library  per fact: %8.0f ms  (mean of %d facts; median %.0f ms)%n", libraryPerFact, libraryMs.size(),
                     BenchTraceCommand.median(libraryMs));
-            System.out.printf("service  per fact: %8.0f ms  (batch time / %d facts, submission to all results in /api/stats)%n",
+            System.out.printf("service  per fact: %8.0f ms  (batch time / %d facts, submission until the aggregator's view counts all results)%n",
                     servicePerFact, rounds * facts);
-            System.out.printf("service overhead: %+.1f %% (service / library - 1; target <= 10 %%)%n", 100 * (servicePerFact / libraryPerFact - 1));
+            System.out.printf("service overhead: %+.1f %% (service / library - 1; target <= 10 %%)%s%n", 100 * (servicePerFact / libraryPerFact - 1),
+                    rounds > 1 ? String.format("; median of the %d paired rounds %+.1f %%", rounds, 100 * BenchTraceCommand.median(roundOverheads)) : "");
             int n = rounds * facts;
             double libraryRest = libraryPerFact - (libraryWork[0] + libraryWork[1]) / n;
             double serviceRest = servicePerFact - (serviceWork[0] + serviceWork[1]) / n;
@@ -200,6 +213,16 @@ public class BenchServiceCommand implements Runnable {
                     libraryWork[0] / n, libraryWork[1] / n, libraryRest);
             System.out.printf("                                      trace %7.0f ms  edits %8.0f ms  rest %7.0f ms  (service; rest = wall - trace - edits:"
                     + " setup, publishing, Kafka, aggregator)%n", serviceWork[0] / n, serviceWork[1] / n, serviceRest);
+            double libraryRatio = libraryPerFact / ((libraryWork[0] + libraryWork[1]) / n);
+            double serviceRatio = servicePerFact / ((serviceWork[0] + serviceWork[1]) / n);
+            System.out.printf("wall / (trace + edits): library %.4f, service %.4f -> overhead beyond the model work %+.2f %% "
+                    + "(blind to the load's effect on the model work itself)%n", libraryRatio, serviceRatio, 100 * (serviceRatio / libraryRatio - 1));
+            double serviceTotal = serviceCpu.values().stream().mapToDouble(Double::doubleValue).sum();
+            System.out.printf("CPU per fact: library process %.1f s (model thread %.1f s); service process %.1f s -> CPU overhead %+.1f %%%n",
+                    libraryCpu[0] / n, libraryCpu[1] / n, serviceTotal / n, 100 * (serviceTotal / libraryCpu[0] - 1));
+            System.out.println("service CPU per fact by thread: " + serviceCpu.entrySet().stream()
+                    .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(8)
+                    .map(e -> String.format("%s %.2f s", e.getKey(), e.getValue() / n)).collect(Collectors.joining(", ")));
             System.out.printf("load average at end: %s%n", BenchAggregatorCommand.loadAverage());
             if (service != null) {
                 service.printRejected();
@@ -230,6 +253,33 @@ public class BenchServiceCommand implements Runnable {
                 BenchAggregatorCommand.deleteTree(tmp);
             }
         }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /**
+     * CPU seconds (user + system) of a process's live threads, summed by thread name without its number (Linux /proc,
+     * 100 ticks a second; empty elsewhere). Threads that end between two readings are lost, which only undercounts.
+     */
+    static Map<String, Double> threadCpu(long pid) {
+        Map<String, Double> out = new java.util.HashMap<>();
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = Files.readString(task.resolve("comm")).strip().replaceAll("[-#_ ]*\\d+$", "");
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    out.merge(name, (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0, Double::sum);
+                } catch (IOException | RuntimeException gone) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            // not Linux, or the process is gone
+        }
+        return out;
     }
 
     private List<Fact> facts() {
@@ -281,7 +331,7 @@ public class BenchServiceCommand implements Runnable {
         }
     }
 
-    private Service startService(AtomicReference<Process> holder, Path tmp, WorkerSettings s, int[] gridLayers, int t)
+    private Service startService(AtomicReference<Process> holder, Path tmp, WorkerSettings s, int[] gridLayers, int t, String model)
             throws IOException, InterruptedException {
         Path jar = app != null ? app : ownJar();
         int port = freePort();
@@ -304,6 +354,8 @@ public class BenchServiceCommand implements Runnable {
         cmd.add("-Dlocus.role=both");
         cmd.add("-Dlocus.demo.publish-testbed-facts=false");
         cmd.add("-Dlocus.api.keys=" + key);
+        cmd.add("-Dlocus.topics.facts=" + config.topics().facts());
+        cmd.add("-Dlocus.topics.results=" + config.topics().results());
         cmd.add("-Dlocus.grid.methods=" + String.join(",", s.methods()));
         cmd.add("-Dlocus.grid.problems=" + String.join(",", s.problems()));
         cmd.add("-Dlocus.grid.layers=" + Arrays.stream(gridLayers).mapToObj(Integer::toString).collect(Collectors.joining(",")));
@@ -341,6 +393,7 @@ public class BenchServiceCommand implements Runnable {
         Service service = new Service(p, port, key, log);
         service.awaitReady(start + startTimeout.toNanos());
         service.readyS = (System.nanoTime() - start) / 1e9;
+        service.follow(model);
         return service;
     }
 
@@ -398,10 +451,65 @@ public class BenchServiceCommand implements Runnable {
             }
         }
 
-        /** Posts the facts in one request; seconds until /api/stats counts {@code results} more results of the model. */
+        long postedAtMillis;
+        long doneAtMillis;
+
+        /** The model's results in the aggregator's view as last streamed by /api/stats/stream; -1 before the first event. */
+        private final java.util.concurrent.atomic.AtomicLong streamed = new java.util.concurrent.atomic.AtomicLong(-1);
+        private final Object changed = new Object();
+
+        /**
+         * Follows /api/stats/stream (server-sent events: the current view, then every change) on a daemon thread, so
+         * waiting for a batch costs the service no polling, and the end of a batch is seen as soon as it is counted.
+         */
+        void follow(String model) {
+            Thread reader = new Thread(() -> {
+                try {
+                    http.send(HttpRequest.newBuilder(uri("/api/stats/stream")).header("Accept", "text/event-stream").GET().build(),
+                            HttpResponse.BodyHandlers.ofLines()).body().forEach(line -> {
+                                if (line.startsWith("data:")) {
+                                    try {
+                                        streamed.set(count(JSON.readTree(line.substring(5)), model));
+                                    } catch (IOException e) {
+                                        System.err.println("unreadable stats event: " + e.getMessage());
+                                    }
+                                    synchronized (changed) {
+                                        changed.notifyAll();
+                                    }
+                                }
+                            });
+                } catch (IOException | java.io.UncheckedIOException e) {
+                    // the service went away
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "locus-bench-stats-stream");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        /** Waits until the streamed count reaches {@code target} (at least 0: the first event) or the deadline passes. */
+        private void awaitStreamed(long target, long deadline, String what) throws InterruptedException {
+            synchronized (changed) {
+                while (streamed.get() < Math.max(target, 0)) {
+                    alive();
+                    if (System.nanoTime() > deadline) {
+                        throw failure(what);
+                    }
+                    changed.wait(200);
+                }
+            }
+        }
+
+        /** Posts the facts in one request; seconds until the aggregator's view counts {@code results} more results of the model. */
         double submitAndWait(List<Fact> batch, int results, String model) throws IOException, InterruptedException {
-            long before = counted(model);
+            awaitStreamed(0, System.nanoTime() + 30_000_000_000L, "no event from /api/stats/stream within 30 s");
+            long before = streamed.get();
+            if (counted(model) != before) {
+                throw failure("/api/stats counts " + counted(model) + " results, its stream " + before);
+            }
             String body = batch.stream().map(FactIntake::json).collect(Collectors.joining("\n"));
+            postedAtMillis = System.currentTimeMillis();
             long start = System.nanoTime();
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri("/api/facts")).header("X-API-Key", key)
                     .header("Content-Type", "application/x-ndjson").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
@@ -409,15 +517,14 @@ public class BenchServiceCommand implements Runnable {
             if (response.statusCode() != 202) {
                 throw failure("POST /api/facts answered " + response.statusCode() + ": " + response.body());
             }
-            long deadline = start + batchTimeout.toNanos();
-            while (counted(model) < before + results) {
-                alive();
-                if (System.nanoTime() > deadline) {
-                    throw failure("the service counted " + (counted(model) - before) + " of " + results + " results in " + batchTimeout);
-                }
-                Thread.sleep(poll.toMillis());
+            awaitStreamed(before + results, start + batchTimeout.toNanos(), "the service did not count the batch's " + results
+                    + " results within " + batchTimeout);
+            doneAtMillis = System.currentTimeMillis();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (counted(model) != before + results) {
+                throw failure("/api/stats counts " + (counted(model) - before) + " new results, expected " + results);
             }
-            return (System.nanoTime() - start) / 1e9;
+            return seconds;
         }
 
         /** Results of the model in the aggregator's view: traces, skipped facts and edits. */
@@ -426,8 +533,12 @@ public class BenchServiceCommand implements Runnable {
             if (response.statusCode() != 200) {
                 throw failure("GET /api/stats answered " + response.statusCode());
             }
+            return count(JSON.readTree(response.body()), model);
+        }
+
+        private static long count(JsonNode stats, String model) {
             long n = 0;
-            for (JsonNode group : JSON.readTree(response.body()).path("groups")) {
+            for (JsonNode group : stats.path("groups")) {
                 if (group.path("model").asText().equals(model)) {
                     n += group.path("traced").asLong() + group.path("skipped").asLong() + group.path("edits").asLong();
                 }
@@ -443,6 +554,100 @@ public class BenchServiceCommand implements Runnable {
                     out[0] += 1000 * Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 } else if (line.startsWith("locus_edit_duration_seconds_sum")) {
                     out[1] += 1000 * Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return out;
+        }
+
+        /**
+         * Where the last batch's time went, from the record timestamps (set by each producer at send) on the child's
+         * topics, read after the batch and outside its timing: HTTP until the facts are on the facts topic; the
+         * worker's wait before each fact (consumer, intake); the time in each fact beyond its trace and edits
+         * (evaluator setup, JSON, waiting for each result's acknowledgement); last result until /api/stats counted it.
+         */
+        void breakdown(List<Fact> batch) {
+            java.util.regex.Matcher m;
+            try {
+                m = java.util.regex.Pattern.compile("connected to Kafka brokers '([^']+)'").matcher(Files.readString(log));
+            } catch (IOException e) {
+                System.out.println("breakdown unavailable: " + e);
+                return;
+            }
+            if (!m.find()) {
+                System.out.println("breakdown unavailable: no broker address in the service's log");
+                return;
+            }
+            java.util.Set<String> ids = batch.stream().map(Fact::id).collect(Collectors.toSet());
+            Map<String, Long> factAt = new java.util.HashMap<>();
+            Map<String, long[]> perFact = new java.util.HashMap<>(); // trace sent, trace ms, edit ms, last result sent, results
+            for (var r : readAll(m.group(1), config.topics().facts())) {
+                if (ids.contains(r.key())) {
+                    factAt.merge(r.key(), r.timestamp(), Math::min);
+                }
+            }
+            for (var r : readAll(m.group(1), config.topics().results())) {
+                try {
+                    JsonNode e = JSON.readTree(r.value());
+                    String fact = e.path("fact_id").asText();
+                    if (!ids.contains(fact)) {
+                        continue;
+                    }
+                    long[] f = perFact.computeIfAbsent(fact, k -> new long[5]);
+                    switch (e.path("type").asText()) {
+                        case "trace" -> {
+                            f[0] = r.timestamp();
+                            f[1] = e.path("duration_ms").asLong();
+                        }
+                        case "edit" -> f[2] += e.path("edit").path("duration_ms").asLong();
+                        default -> { }
+                    }
+                    f[3] = Math.max(f[3], r.timestamp());
+                    f[4]++;
+                } catch (IOException e) {
+                    System.out.println("breakdown: unreadable result: " + e.getMessage());
+                }
+            }
+            if (perFact.size() != batch.size() || factAt.size() != batch.size()) {
+                System.out.printf("breakdown unavailable: found %d facts and results of %d of the %d facts%n", factAt.size(), perFact.size(),
+                        batch.size());
+                return;
+            }
+            List<String> order = new ArrayList<>(ids);
+            order.sort(java.util.Comparator.comparingLong(id -> perFact.get(id)[0] - perFact.get(id)[1]));
+            long published = factAt.values().stream().mapToLong(Long::longValue).max().orElseThrow();
+            long waited = 0;
+            long inFact = 0;
+            long previousEnd = 0;
+            StringBuilder gaps = new StringBuilder();
+            for (String id : order) {
+                long[] f = perFact.get(id);
+                long start = f[0] - f[1];
+                long gap = start - Math.max(previousEnd, factAt.get(id));
+                waited += gap;
+                gaps.append(gaps.length() == 0 ? "" : ", ").append(gap);
+                inFact += (f[3] - start) - f[1] - f[2];
+                previousEnd = f[3];
+            }
+            System.out.printf("  breakdown (ms, whole batch): HTTP until the facts are published %d; worker waiting for a fact %d [%s]; "
+                            + "in facts beyond trace + edits %d (%.1f per result); last result sent until counted in /api/stats %d%n",
+                    published - postedAtMillis, waited, gaps, inFact, (double) inFact / perFact.values().stream().mapToLong(f -> f[4]).sum(),
+                    doneAtMillis - previousEnd);
+        }
+
+        private List<org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> readAll(String bootstrap, String topic) {
+            List<org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> out = new ArrayList<>();
+            Map<String, Object> props = Map.of("bootstrap.servers", bootstrap,
+                    "key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName(),
+                    "value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
+            try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(props)) {
+                List<org.apache.kafka.common.TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                        .map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
+                c.assign(parts);
+                c.seekToBeginning(parts);
+                Map<org.apache.kafka.common.TopicPartition, Long> end = c.endOffsets(parts);
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (parts.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
+                    c.poll(Duration.ofMillis(200)).forEach(out::add);
                 }
             }
             return out;
