@@ -1,0 +1,223 @@
+package dev.locus.app;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.stream.ResultsAggregator;
+import dev.locus.stream.StatsState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * How many results per second the aggregator folds in: (a) in-process, parsing each event and
+ * adding it to a {@link StatsState} (also with the aggregator's per-batch view, to separate its
+ * cost), and (b) through Kafka, a real {@link ResultsAggregator} (snapshots on) reading a results
+ * topic on an in-process broker, from its start until it has seen every event. One run prints both
+ * side by side, since the machine's load changes from minute to minute.
+ */
+@Command(name = "bench-aggregator", mixinStandardHelpOptions = true,
+        description = "Aggregator ingest rate (results/s) in-process and through Kafka on synthetic edit results, and their ratio.")
+public class BenchAggregatorCommand implements Runnable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--events", defaultValue = "200000", description = "events folded in-process (default: ${DEFAULT-VALUE})")
+    int events;
+
+    @Option(names = "--kafka-events", defaultValue = "100000", description = "events through Kafka (default: ${DEFAULT-VALUE})")
+    int kafkaEvents;
+
+    @Option(names = "--warmup", defaultValue = "50000", description = "untimed in-process events first, for the JIT (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--duplicates", defaultValue = "0.05", description = "share of events that repeat an earlier one (default: ${DEFAULT-VALUE})")
+    double duplicateRate;
+
+    @Option(names = "--batch", defaultValue = "500",
+            description = "in-process view every this many events, as the aggregator does per poll (max.poll.records; default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--snapshot-interval", defaultValue = "PT5S", description = "the aggregator's snapshot interval (default: ${DEFAULT-VALUE}, the service's)")
+    Duration snapshotInterval;
+
+    @Option(names = "--partitions", defaultValue = "3", description = "partitions of the results topic (default: ${DEFAULT-VALUE}, the service's)")
+    int partitions;
+
+    @Option(names = "--timeout", defaultValue = "PT10M", description = "give up waiting for the aggregator after this long")
+    Duration timeout;
+
+    @Option(names = "--repeat", defaultValue = "3",
+            description = "in-process runs of (a) and (a'), alternating; the medians are reported (default: ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(names = "--seed", defaultValue = "1")
+    long seed;
+
+    @Override
+    public void run() {
+        System.out.printf("load average at start: %s%n", loadAverage());
+        int n = Math.max(Math.max(events, kafkaEvents), warmup);
+        long genStart = System.nanoTime();
+        SyntheticResults.Events all = SyntheticResults.generate(n, duplicateRate, seed);
+        double meanBytes = all.json().stream().limit(10_000).mapToInt(String::length).average().orElse(0);
+        System.out.printf("generated %,d synthetic edit results (%d models x %d methods x %d problems x %d layers; %,d duplicates; "
+                        + "mean %.0f bytes) in %.1f s%n", n, SyntheticResults.MODELS.size(), 4, 5, SyntheticResults.LAYERS,
+                all.duplicates(), meanBytes, (System.nanoTime() - genStart) / 1e9);
+
+        foldInProcess(all.json().subList(0, warmup), 0); // warm-up, not reported
+        List<Double> plainS = new java.util.ArrayList<>();
+        List<Double> viewS = new java.util.ArrayList<>();
+        for (int r = 0; r < repeat; r++) {
+            double[] plain = foldInProcess(all.json().subList(0, events), 0);
+            check(r == 0 ? "in-process" : null, (long) plain[1], (long) plain[2], all.unique(events), events);
+            double[] withView = foldInProcess(all.json().subList(0, events), batch);
+            check(r == 0 ? "in-process + view" : null, (long) withView[1], (long) withView[2], all.unique(events), events);
+            plainS.add(plain[0]);
+            viewS.add(withView[0]);
+            System.out.printf("in-process run %d: (a) %.2f s = %,.0f results/s, (a') %.2f s = %,.0f results/s%n", r + 1, plain[0],
+                    events / plain[0], withView[0], events / withView[0]);
+        }
+        double[] plain = {BenchTraceCommand.median(plainS)};
+        double[] withView = {BenchTraceCommand.median(viewS)};
+        double[] kafka = throughKafka(all);
+
+        double inProcessRate = events / plain[0];
+        double viewRate = events / withView[0];
+        double kafkaRate = kafkaEvents / kafka[0];
+        double steadyRate = (kafkaEvents - kafka[2]) / (kafka[0] - kafka[1]);
+        System.out.println();
+        System.out.printf("(a)  in-process, parse + StatsState.add (median):   %,9d results in %7.2f s = %,9.0f results/s%n", events, plain[0],
+                inProcessRate);
+        System.out.printf("(a') in-process, + view() every %d events (median): %,9d results in %7.2f s = %,9.0f results/s%n", batch, events,
+                withView[0], viewRate);
+        System.out.printf("(b)  through Kafka, ResultsAggregator from start:   %,9d results in %7.2f s = %,9.0f results/s "
+                + "(first result counted after %.2f s; %,.0f results/s from then on)%n", kafkaEvents, kafka[0], kafkaRate, kafka[1], steadyRate);
+        System.out.printf("ratio in-process (a) / Kafka (b): %.1fx; (a') / (b): %.1fx%n", inProcessRate / kafkaRate, viewRate / kafkaRate);
+        System.out.printf("load average at end: %s%n", loadAverage());
+    }
+
+    /** Seconds to fold the events (parse + add, plus a view every {@code viewEvery} events when > 0), counted, duplicates. */
+    private static double[] foldInProcess(List<String> events, int viewEvery) {
+        StatsState state = new StatsState();
+        long counted = 0;
+        long duplicates = 0;
+        int sinceView = 0;
+        long start = System.nanoTime();
+        try {
+            for (String event : events) {
+                if (state.add(JSON.readTree(event))) {
+                    counted++;
+                } else {
+                    duplicates++;
+                }
+                if (viewEvery > 0 && ++sinceView == viewEvery) {
+                    state.view();
+                    sinceView = 0;
+                }
+            }
+            if (viewEvery > 0 && sinceView > 0) {
+                state.view();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return new double[] {(System.nanoTime() - start) / 1e9, counted, duplicates};
+    }
+
+    /** Seconds from the aggregator's start until it has seen every event; seconds until its first; events seen by then. */
+    private double[] throughKafka(SyntheticResults.Events all) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("locus-bench-kafka-");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        String results = "bench.results";
+        String stats = "bench.stats";
+        try (EmbeddedKafka broker = EmbeddedKafka.start(dir)) {
+            broker.createTopic(results, partitions, Map.of());
+            broker.createTopic(stats, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "16777216"));
+            Map<String, Object> client = Map.of("bootstrap.servers", broker.bootstrapServers());
+            long produceStart = System.nanoTime();
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 << 20,
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName(),
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName()))) {
+                for (int i = 0; i < kafkaEvents; i++) {
+                    producer.send(new ProducerRecord<>(results, all.keys().get(i), all.json().get(i)));
+                }
+                producer.flush();
+            }
+            double produceS = (System.nanoTime() - produceStart) / 1e9;
+            System.out.printf("produced %,d results to %s (%d partitions) in %.1f s (%,.0f/s; not part of the figure)%n", kafkaEvents,
+                    results, partitions, produceS, kafkaEvents / produceS);
+
+            long start = System.nanoTime();
+            ResultsAggregator aggregator = new ResultsAggregator(client, results, stats, "bench", snapshotInterval, view -> {}).start();
+            double firstS = Double.NaN;
+            long seenAtFirst = 0;
+            long deadline = start + timeout.toNanos();
+            long seen = 0;
+            try {
+                while ((seen = aggregator.counted() + aggregator.duplicates()) < kafkaEvents) {
+                    if (seen > 0 && Double.isNaN(firstS)) {
+                        firstS = (System.nanoTime() - start) / 1e9;
+                        seenAtFirst = seen;
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("the aggregator saw only " + seen + " of " + kafkaEvents + " results in " + timeout);
+                    }
+                    Thread.sleep(2);
+                }
+                double totalS = (System.nanoTime() - start) / 1e9;
+                check("through Kafka", aggregator.counted(), aggregator.duplicates(), all.unique(kafkaEvents), kafkaEvents);
+                return new double[] {totalS, Double.isNaN(firstS) ? totalS : firstS, seenAtFirst};
+            } finally {
+                aggregator.close(); // writes its last snapshot, closes its clients before the broker goes
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    /** Fails unless the counts are as generated; prints them when {@code what} is given. */
+    private static void check(String what, long counted, long duplicates, int unique, int total) {
+        if (counted != unique || counted + duplicates != total) {
+            throw new IllegalStateException((what == null ? "in-process" : what) + ": counted " + counted + " and " + duplicates + " duplicates, expected " + unique
+                    + " and " + (total - unique));
+        }
+        if (what != null) {
+            System.out.printf("%-18s counted %,d, duplicates %,d (as generated)%n", what + ":", counted, duplicates);
+        }
+    }
+
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim() + " (" + Runtime.getRuntime().availableProcessors() + " CPUs)";
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("could not delete " + dir + ": " + e);
+        }
+    }
+}
