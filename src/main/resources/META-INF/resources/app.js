@@ -207,14 +207,14 @@
     axes.append(s('line', { x1: box.left, x2: box.right, y1: box.bottom, y2: box.bottom }));
     axes.append(s('line', { x1: box.left, x2: box.left, y1: box.top, y2: box.bottom }));
     if (yAxis.lo < 0 && yAxis.hi > 0) axes.append(s('line', { x1: box.left, x2: box.right, y1: y(0), y2: y(0), 'stroke-dasharray': '2 3' }));
-    axes.append(s('text', { class: 'axis-title', x: (box.left + box.right) / 2, y: box.bottom + 34, 'text-anchor': 'middle' }, options.xTitle));
+    axes.append(s('text', { class: 'axis-title', x: (box.left + box.right) / 2, y: box.bottom + 33, 'text-anchor': 'middle' }, options.xTitle));
     axes.append(s('text', { class: 'axis-title', transform: `translate(14 ${(box.top + box.bottom) / 2}) rotate(-90)`, 'text-anchor': 'middle', fill: options.yColor }, options.yTitle));
     svg.append(grid, axes);
   }
 
   function drawLayers(container, analysis, metric) {
-    const W = 620, H = 330;
-    const box = { left: 56, right: W - 60, top: 12, bottom: H - 46 };
+    const W = 620, H = 290;
+    const box = { left: 56, right: W - 60, top: 10, bottom: H - 42 };
     const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, 'data-chart': 'layers', role: 'img', 'aria-label': 'per-layer mean score and mean tracing value' });
     const rows = analysis ? analysis.layers.filter((l) => num(l.observations) > 0 && Number.isFinite(num(l.mean_score))) : [];
     svg.setAttribute('data-points', rows.length);
@@ -274,8 +274,8 @@
   }
 
   function drawScatter(container, analysis, metric, sample) {
-    const W = 620, H = 330;
-    const box = { left: 56, right: W - 20, top: 12, bottom: H - 46 };
+    const W = 620, H = 290;
+    const box = { left: 56, right: W - 20, top: 10, bottom: H - 42 };
     const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, 'data-chart': 'scatter', role: 'img', 'aria-label': 'tracing value against score' });
     const means = analysis ? analysis.layers.filter((l) => num(l.observations) > 0 && Number.isFinite(num(l.mean_score))) : [];
     const points = (sample ? sample.points : [])
@@ -286,10 +286,9 @@
     const total = analysis ? num(analysis.observations) : 0;
     $('scatter-caption').textContent = means.length ? `· ${metric} score` : '';
     $('scatter-note').textContent = !means.length ? ''
-      : `Small dots: ${points.length === total ? 'all' : 'the latest'} ${count(points.length)} of ${count(total)} observations, one per edit `
-        + `(the service keeps the latest ${count(sample && sample.capacity ? sample.capacity : 500)} per group in memory, `
-        + 'so after a restart the dots start again while the means do not). Large dots: per-layer means over all observations, '
-        + 'the same points as the curves.';
+      : `Small dots: one per edit, ${points.length === total ? 'all' : 'the latest'} ${count(points.length)} of ${count(total)} `
+        + `(the service keeps each group's latest ${count(sample && sample.capacity ? sample.capacity : 500)} in memory only: `
+        + 'they start again after a restart, the statistics do not). Large dots: per-layer means of all observations.';
     if (!means.length && !points.length) {
       $('scatter-legend').replaceChildren();
       container.replaceChildren(waiting(svg, W, H));
@@ -421,7 +420,7 @@
   });
 
   for (const id of ['layers-chart', 'scatter-chart']) {
-    $(id).replaceChildren(waiting(s('svg', { viewBox: '0 0 620 330', 'data-chart': id.replace('-chart', ''), 'data-points': 0 }), 620, 330));
+    $(id).replaceChildren(waiting(s('svg', { viewBox: '0 0 620 290', 'data-chart': id.replace('-chart', ''), 'data-points': 0 }), 620, 290));
   }
   // ?transport=poll skips server-sent events (for proxies that buffer event streams).
   if (new URLSearchParams(location.search).get('transport') === 'poll') poll();
