@@ -47,19 +47,42 @@
 
   /** A "nice" axis over the values (0 included): rounded ends and ticks. */
   function niceAxis(values) {
-    let lo = Math.min(0, ...values);
+    const lo = Math.min(0, ...values);
     let hi = Math.max(0, ...values);
     if (!(hi > lo)) hi = lo + 1;
     const raw = (hi - lo) / 5;
     const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
     const r = raw / magnitude;
     const step = magnitude * (r >= 7.5 ? 10 : r >= 3.5 ? 5 : r >= 1.5 ? 2 : 1);
-    lo = Math.floor(lo / step + 1e-9) * step;
-    hi = Math.ceil(hi / step - 1e-9) * step;
+    const first = Math.floor(lo / step + 1e-9);
+    return axis(first * step, step, Math.ceil(hi / step - 1e-9) - first);
+  }
+
+  /**
+   * A second axis for other values with the same number of intervals as {@code like}, so both
+   * label the same grid lines; zero on the same line where the values allow it.
+   */
+  function alignedAxis(values, like) {
+    const lo = Math.min(0, ...values);
+    const hi = Math.max(0, ...values);
+    const below = Math.round(-like.lo / like.step);
+    for (let e = -6; e <= 6; e++) {
+      for (const m of [1, 2, 2.5, 5]) {
+        const step = m * Math.pow(10, e);
+        const zeroAligned = -below * step;
+        const start = lo >= zeroAligned - 1e-12 ? zeroAligned : Math.floor(lo / step + 1e-9) * step;
+        if (start + like.intervals * step >= hi - 1e-12 && (hi > lo || step >= 0.1)) return axis(start, step, like.intervals);
+      }
+    }
+    return niceAxis(values);
+  }
+
+  function axis(lo, step, intervals) {
     const ticks = [];
-    for (let t = lo; t <= hi + step / 2; t += step) ticks.push(Number(t.toFixed(12)));
-    const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
-    return { lo, hi, ticks, label: (t) => fixed(t, decimals) };
+    for (let i = 0; i <= intervals; i++) ticks.push(Number((lo + i * step).toFixed(12)));
+    let decimals = 0;
+    while (decimals < 8 && Math.abs(Math.round(step * Math.pow(10, decimals)) - step * Math.pow(10, decimals)) > 1e-6) decimals++;
+    return { lo: ticks[0], hi: ticks[intervals], step, intervals, ticks, label: (t) => fixed(t, decimals) };
   }
 
   const scale = ([d0, d1], [r0, r1]) => (v) => r0 + ((v - d0) / (d1 - d0)) * (r1 - r0);
@@ -226,7 +249,7 @@
     const step = layers <= 16 ? 1 : layers <= 32 ? 2 : 4;
     const xAxis = { ticks: [...Array(layers).keys()].filter((l) => l % step === 0), label: String };
     const scoreAxis = niceAxis(rows.map((r) => num(r.mean_score)));
-    const tracingAxis = niceAxis(rows.map((r) => num(r.mean_tracing)));
+    const tracingAxis = alignedAxis(rows.map((r) => num(r.mean_tracing)), scoreAxis);
     box.x = scale([-0.5, layers - 0.5], [box.left, box.right]);
     box.y = scale([scoreAxis.lo, scoreAxis.hi], [box.bottom, box.top]);
     const yT = scale([tracingAxis.lo, tracingAxis.hi], [box.bottom, box.top]);
@@ -303,16 +326,24 @@
 
     const dots = s('g', { 'data-series': 'observations' });
     for (const p of points) {
-      dots.append(s('circle', { cx: box.x(p.x).toFixed(1), cy: box.y(p.y).toFixed(1), r: 2.6, class: 'obs', fill: layerColor(p.layer, layers), 'data-layer': p.layer }));
+      dots.append(s('circle', { cx: box.x(p.x).toFixed(1), cy: box.y(p.y).toFixed(1), r: 3, class: 'obs', fill: layerColor(p.layer, layers), 'data-layer': p.layer }));
     }
     const big = s('g', { 'data-series': 'layer-means' });
+    const labels = s('g');
+    const placed = means.map((m) => ({ x: box.x(num(m.mean_tracing)), y: box.y(num(m.mean_score)), w: 4, h: 4 }));
     for (const m of means) {
       const cx = box.x(num(m.mean_tracing)), cy = box.y(num(m.mean_score));
-      big.append(s('circle', { cx: cx.toFixed(1), cy: cy.toFixed(1), r: 6.5, class: 'mean', fill: layerColor(m.layer, layers), 'data-layer': m.layer },
+      big.append(s('circle', { cx: cx.toFixed(1), cy: cy.toFixed(1), r: 5.5, class: 'mean', fill: layerColor(m.layer, layers), 'data-layer': m.layer },
         s('title', {}, `layer ${m.layer}: mean tracing ${fixed(m.mean_tracing, 3)}, mean ${metric} score ${fixed(m.mean_score, 3)}, r ${fixed(m.correlation, 2)} (n = ${count(m.observations)})`)));
-      big.append(s('text', { x: (cx + 9).toFixed(1), y: (cy - 7).toFixed(1), class: 'mean-label' }, String(m.layer)));
+      // The first of eight spots around the dot where the number overlaps no other number or dot.
+      const w = 6.5 * String(m.layer).length, h = 10;
+      const spots = [[7, -12], [7, 2], [-7 - w, -12], [-7 - w, 2], [-w / 2, -19], [-w / 2, 8], [12, -5], [-12 - w, -5]];
+      const free = (x, y) => placed.every((p) => x + w <= p.x - p.w || x >= p.x + p.w || y + h <= p.y - p.h || y >= p.y + p.h);
+      const [dx, dy] = spots.find(([dx, dy]) => free(cx + dx, cy + dy)) || spots[0];
+      placed.push({ x: cx + dx + w / 2, y: cy + dy + h / 2, w: w / 2 + 1, h: h / 2 + 1 });
+      labels.append(s('text', { x: (cx + dx).toFixed(1), y: (cy + dy + h - 1).toFixed(1), class: 'mean-label' }, String(m.layer)));
     }
-    svg.append(dots, big);
+    svg.append(dots, big, labels);
     container.replaceChildren(svg);
 
     const stops = RAMP.map((c, i) => `rgb(${c.join(',')}) ${(100 * i) / (RAMP.length - 1)}%`).join(', ');
