@@ -148,7 +148,8 @@
     const groups = editGroups();
     const sel = state.selection;
     const fallback = groups.find((g) => observations(g) > 0) || groups[0] || {};
-    const models = unique(groups.map((g) => g.model));
+    // Models from every group, the per-model trace counts too, so a model shows before its first edit.
+    const models = unique((state.stats.groups || []).map((g) => g.model));
     sel.model = pick(models, sel.model, fallback.model);
     const methods = unique(groups.filter((g) => g.model === sel.model).map((g) => g.method));
     sel.method = pick(methods, sel.method, fallback.method);
