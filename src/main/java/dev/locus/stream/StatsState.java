@@ -1,9 +1,11 @@
 package dev.locus.stream;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.locus.stats.LayerStatistics;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
@@ -18,10 +20,21 @@ import java.util.TreeMap;
  * every metric, and the ids of the results already counted, so a redelivered or replayed result
  * counts once. Trace and skipped events count per model (method and problem "*"). No Kafka here:
  * the aggregator feeds it and snapshots it.
+ * <p>
+ * Besides the statistics, each group keeps its latest {@link #SAMPLE_SIZE} observations as they
+ * were, for the live page's scatter of tracing value against score (sufficient statistics cannot
+ * draw one). The sample is bounded, lives in memory only and is not part of the snapshots, so it
+ * starts empty after a restart while the statistics carry on; it never feeds any figure.
  */
 public final class StatsState {
     /** The four scores of an edit (ALGORITHMS.md §4), each analysed against the tracing value. */
     public static final List<String> METRICS = List.of("rewrite", "paraphrase", "neighborhood", "overall");
+
+    /** How many of a group's latest observations it keeps for the page's scatter. */
+    public static final int SAMPLE_SIZE = 500;
+
+    /** One successful edit as observed: layer, tracing value at that layer and the four scores. */
+    public record Point(int layer, double tracing, double rewrite, double paraphrase, double neighborhood, double overall) {}
 
     public record GroupKey(String model, String method, String problem) implements Comparable<GroupKey> {
         @Override
@@ -50,13 +63,18 @@ public final class StatsState {
             @JsonProperty("results_offsets") Map<Integer, Long> resultsOffsets,
             @JsonProperty("updated_at") String updatedAt) {}
 
-    /** A read-only view of one group, for metrics, REST and the page. */
+    /**
+     * A read-only view of one group, for metrics, REST and the page. {@code latest} (oldest first,
+     * at most {@link #SAMPLE_SIZE}) is left out of the stats JSON; the page fetches it for one group.
+     */
     public record GroupView(String model, String method, String problem, long traced, long skipped, long edits,
-                            @JsonProperty("failed_edits") long failedEdits, Map<String, LayerStatistics.Analysis> analysis) {}
+                            @JsonProperty("failed_edits") long failedEdits, Map<String, LayerStatistics.Analysis> analysis,
+                            @JsonIgnore List<Point> latest) {}
 
     private static final class Group {
         final Set<Long> counted = new HashSet<>();
         final Map<String, LayerStatistics> metrics = new LinkedHashMap<>();
+        final ArrayDeque<Point> latest = new ArrayDeque<>();
         long traced;
         long skipped;
         long edits;
@@ -96,10 +114,16 @@ public final class StatsState {
                 }
                 int layer = edit.path("layer").asInt();
                 double tracing = edit.path("tracing_value").asDouble();
-                for (String metric : METRICS) {
-                    group.metrics.computeIfAbsent(metric, m -> new LayerStatistics())
-                            .add(layer, tracing, edit.path(metric + "_score").asDouble());
+                double[] scores = new double[METRICS.size()];
+                for (int i = 0; i < scores.length; i++) {
+                    String metric = METRICS.get(i);
+                    scores[i] = edit.path(metric + "_score").asDouble();
+                    group.metrics.computeIfAbsent(metric, m -> new LayerStatistics()).add(layer, tracing, scores[i]);
                 }
+                if (group.latest.size() == SAMPLE_SIZE) {
+                    group.latest.removeFirst();
+                }
+                group.latest.addLast(new Point(layer, tracing, scores[0], scores[1], scores[2], scores[3]));
             }
         }
         return true;
@@ -117,7 +141,7 @@ public final class StatsState {
     public List<GroupView> view() {
         List<GroupView> out = new ArrayList<>();
         groups.forEach((key, g) -> out.add(new GroupView(key.model(), key.method(), key.problem(), g.traced, g.skipped, g.edits,
-                g.failedEdits, analyses(g))));
+                g.failedEdits, analyses(g), List.copyOf(g.latest))));
         return out;
     }
 

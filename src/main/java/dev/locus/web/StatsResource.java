@@ -5,8 +5,10 @@ import dev.locus.stream.StatsState;
 import io.smallrye.mutiny.Multi;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +25,25 @@ public class StatsResource {
 
     public record Stats(boolean aggregating, Map<String, Object> progress, List<StatsState.GroupView> groups) {}
 
+    /** A group's latest observations (oldest first): the scatter's points, not a basis for any figure. */
+    public record Sample(String model, String method, String problem, int capacity, List<StatsState.Point> points) {}
+
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     public Stats current() {
         return new Stats(aggregator.enabled(), progress.now(), aggregator.view());
+    }
+
+    @GET
+    @Path("/sample")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Sample sample(@QueryParam("model") String model, @QueryParam("method") String method,
+                         @QueryParam("problem") String problem) {
+        return aggregator.view().stream()
+                .filter(g -> g.model().equals(model) && g.method().equals(method) && g.problem().equals(problem))
+                .findFirst()
+                .map(g -> new Sample(g.model(), g.method(), g.problem(), StatsState.SAMPLE_SIZE, g.latest()))
+                .orElseThrow(() -> new NotFoundException("no group " + model + " / " + method + " / " + problem));
     }
 
     @GET

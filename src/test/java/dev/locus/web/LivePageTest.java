@@ -1,0 +1,437 @@
+package dev.locus.web;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.locus.app.EmbeddedKafkaResource;
+import dev.locus.facts.FactIntake;
+import dev.locus.testbed.Testbed;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The live page in a real browser: headless Chromium, driven over W3C WebDriver (chromedriver, plain HTTP, no
+ * Selenium), against the running service on the in-process broker. Facts go in over HTTP; once their results are
+ * aggregated the page must draw them (the per-layer curves at the grid's layers, ordered as the means are, the
+ * scatter with one dot per observation, the R² table equal to /api/stats to the printed precision), then grow by
+ * itself when another fact's results arrive, without a reload, over server-sent events; and draw the same when
+ * told to poll instead.
+ */
+@QuarkusTest
+@QuarkusTestResource(EmbeddedKafkaResource.class)
+class LivePageTest {
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private static final String GROUP = "#model=testbed&method=rome&problem=error_injection&metric=rewrite";
+    private static final List<String> METRICS = List.of("rewrite", "paraphrase", "neighborhood", "overall");
+
+    @TestHTTPResource("/")
+    URI base;
+
+    @Test
+    void pageDrawsTheServiceFiguresAndUpdatesWithoutReload() throws Exception {
+        requireBrowser();
+        JsonNode before = stats();
+        long baseline = rewriteObservations(before);
+        double completed = before.get("progress").get("completed").asDouble();
+
+        String facts = Stream.of(40, 41).map(i -> FactIntake.json(Testbed.facts().get(i))).collect(Collectors.joining("\n"));
+        HttpResponse<String> accepted = postFacts(facts);
+        assertEquals(202, accepted.statusCode(), accepted.body());
+        JsonNode settled = awaitSettled(s -> s.get("progress").get("completed").asDouble() >= completed + 2
+                && rewriteObservations(s) > baseline, Duration.ofSeconds(600), "both facts done and their results aggregated");
+
+        try (Browser browser = Browser.start()) {
+            browser.open(base.resolve("/" + GROUP).toString());
+            browser.await("return +document.querySelector('[data-chart=layers]').dataset.points >= 3"
+                    + " && +document.querySelector('[data-chart=scatter]').dataset.points > 0", Duration.ofSeconds(60),
+                    "the page to draw the curves and the scatter");
+            String dom = browser.source();
+            Files.writeString(Path.of("target", "live-page-dom.html"), dom);
+            JsonNode now = stats();
+            assertEquals(settled.get("groups"), now.get("groups"), "the figures did not move while the page was read");
+            checkDrawnFigures(dom, now, sample());
+            assertEquals("sse", browser.script("return document.getElementById('transport').dataset.transport").asText(),
+                    "the page listens to /api/stats/stream");
+
+            // Live: another fact's results must reach the open page by themselves.
+            String shownBefore = browser.script("window.__sameDocument = 'no reload';"
+                    + " return document.querySelector('td[data-metric=rewrite][data-stat=observations]').textContent").asText();
+            assertEquals(rewriteObservations(now), Long.parseLong(shownBefore.replace(",", "")));
+            assertEquals(202, postFacts(FactIntake.json(Testbed.facts().get(42))).statusCode());
+            browser.await("return +document.querySelector('td[data-metric=rewrite][data-stat=observations]').textContent.replace(/,/g, '') > "
+                    + rewriteObservations(now), Duration.ofSeconds(600), "the observation count on the open page to grow");
+            assertEquals("no reload", browser.script("return window.__sameDocument").asText(), "updated in place, not reloaded");
+            JsonNode later = awaitSettled(s -> rewriteObservations(s) > rewriteObservations(now), Duration.ofSeconds(300), "the third fact");
+            browser.await("return document.querySelector('td[data-metric=rewrite][data-stat=observations]').textContent.replace(/,/g, '') === '"
+                    + rewriteObservations(later) + "'", Duration.ofSeconds(30), "the page to show the service's latest count");
+            assertEquals("no reload", browser.script("return window.__sameDocument").asText());
+
+            // The fallback: the same figures when polling /api/stats instead of listening to events.
+            browser.open(base.resolve("/?transport=poll" + GROUP).toString());
+            browser.await("return document.getElementById('transport').dataset.transport === 'polling'"
+                    + " && +document.querySelector('[data-chart=scatter]').dataset.points > 0", Duration.ofSeconds(30),
+                    "the polling page to draw");
+            checkDrawnFigures(browser.source(), stats(), sample());
+        }
+    }
+
+    /** The drawn page against the service's own figures. */
+    private static void checkDrawnFigures(String dom, JsonNode stats, JsonNode sample) {
+        JsonNode group = rome(stats);
+        JsonNode rewrite = group.get("analysis").get("rewrite");
+        List<JsonNode> observed = new ArrayList<>();
+        rewrite.get("layers").forEach(l -> {
+            if (l.get("observations").asLong() > 0) {
+                observed.add(l);
+            }
+        });
+        Set<Integer> layers = observed.stream().map(l -> l.get("layer").asInt()).collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(Set.of(0, 4, 8), layers, "the test grid's layers have observations");
+
+        // The curves: one point per observed layer for each series, placed as the means are ordered.
+        String chart = element(dom, "svg", "data-chart", "layers");
+        assertEquals(Integer.toString(observed.size()), attributes(chart).get("data-points"), chart);
+        for (String series : List.of("score", "tracing")) {
+            String g = element(chart, "g", "data-series", series);
+            assertEquals(1, count(g, "<path\\b[^>]*\\bd=\"M[^\"]+\""), "one line for " + series);
+            Map<Integer, Double> cy = new HashMap<>();
+            for (Map<String, String> circle : tags(g, "circle")) {
+                cy.put(Integer.parseInt(circle.get("data-layer")), Double.parseDouble(circle.get("cy")));
+            }
+            assertEquals(layers, new TreeSet<>(cy.keySet()), series + " points at the observed layers");
+            String field = series.equals("score") ? "mean_score" : "mean_tracing";
+            for (JsonNode a : observed) {
+                for (JsonNode b : observed) {
+                    double dm = a.get(field).asDouble() - b.get(field).asDouble();
+                    if (Math.abs(dm) > 1e-3) { // higher mean, higher on screen (smaller y)
+                        double dy = cy.get(a.get("layer").asInt()) - cy.get(b.get("layer").asInt());
+                        assertTrue(Math.signum(dy) == -Math.signum(dm), series + " at layers " + a.get("layer") + ", " + b.get("layer"));
+                    }
+                }
+            }
+        }
+        Map<Integer, List<String>> perLayer = new HashMap<>();
+        Matcher row = Pattern.compile("<tr data-layer=\"(\\d+)\">(.*?)</tr>").matcher(element(dom, "table", "data-table", "per-layer"));
+        while (row.find()) {
+            perLayer.put(Integer.parseInt(row.group(1)), cells(row.group(2)));
+        }
+        for (JsonNode l : observed) {
+            List<String> cells = perLayer.get(l.get("layer").asInt());
+            assertEquals(l.get("observations").asLong(), Long.parseLong(cells.get(1).replace(",", "")));
+            assertPrinted(cells.get(2), l.get("mean_score").asDouble(), "mean score at layer " + l.get("layer"));
+            assertPrinted(cells.get(3), l.get("mean_tracing").asDouble(), "mean tracing at layer " + l.get("layer"));
+        }
+
+        // The scatter: one dot per observation in the service's sample (all of them here: a fresh broker, under 500), and the layer means.
+        String scatter = element(dom, "svg", "data-chart", "scatter");
+        int points = sample.get("points").size();
+        assertEquals(Math.min(rewrite.get("observations").asLong(), sample.get("capacity").asLong()), points, "the sample holds every observation");
+        assertEquals(Integer.toString(points), attributes(scatter).get("data-points"));
+        assertEquals(points, tags(element(scatter, "g", "data-series", "observations"), "circle").size());
+        assertEquals(Integer.toString(observed.size()), attributes(scatter).get("data-means"));
+        assertFalse(dom.contains("waiting for results"), "no chart is still waiting");
+
+        // The R² table: every figure of every metric, as the service computed it, to the precision printed.
+        String table = element(dom, "table", "data-table", "r2");
+        Map<String, String> shown = new HashMap<>();
+        Matcher cell = Pattern.compile("<td\\b([^>]*)>([^<]*)</td>").matcher(table);
+        while (cell.find()) {
+            Map<String, String> a = attributes("<td" + cell.group(1) + ">");
+            shown.put(a.get("data-metric") + "/" + a.get("data-stat"), cell.group(2));
+        }
+        for (String metric : METRICS) {
+            JsonNode a = group.get("analysis").get(metric);
+            assertEquals(a.get("observations").asLong(), Long.parseLong(shown.get(metric + "/observations").replace(",", "")), metric);
+            for (String stat : List.of("layer_r2", "tracing_r2", "both_r2", "gain", "correlation")) {
+                assertPrinted(shown.get(metric + "/" + stat), a.get(stat).asDouble(), metric + " " + stat);
+            }
+            assertPrinted(shown.get(metric + "/p_value"), a.get("gain_test").get("p_value").asDouble(), metric + " p-value");
+            assertPrinted(shown.get(metric + "/f").replaceAll(" \\(.*", ""), a.get("gain_test").get("f").asDouble(), metric + " F");
+        }
+
+        JsonNode progress = stats.get("progress");
+        for (String figure : List.of("received", "completed", "in_flight", "rejected")) {
+            String value = element(dom, "span", "data-progress", figure).replaceAll("<[^>]*>", "").replace(",", "");
+            assertEquals(progress.get(figure).asLong(), Long.parseLong(value), figure);
+        }
+    }
+
+    /** The printed number equals the value to its printed precision (half a unit of the last digit shown). */
+    private static void assertPrinted(String printed, double expected, String what) {
+        assertTrue(printed != null, what + " is on the page");
+        String text = printed.trim().replace('\u2212', '-').replace(",", "");
+        if (text.equals("—")) {
+            assertTrue(Double.isNaN(expected), what + ": the page shows — but the service says " + expected);
+            return;
+        }
+        if (text.equals("∞")) {
+            assertEquals(Double.POSITIVE_INFINITY, expected, what);
+            return;
+        }
+        String mantissa = text;
+        int exponent = 0;
+        int e = text.toLowerCase().indexOf('e');
+        if (e >= 0) {
+            mantissa = text.substring(0, e);
+            exponent = Integer.parseInt(text.substring(e + 1));
+        }
+        int dot = mantissa.indexOf('.');
+        int decimals = dot < 0 ? 0 : mantissa.length() - dot - 1;
+        double tolerance = 0.5 * Math.pow(10, exponent - decimals);
+        assertEquals(expected, Double.parseDouble(text), tolerance * (1 + 1e-9) + 1e-12, what + " (shown as " + printed + ")");
+    }
+
+    private static void requireBrowser() {
+        List<String> missing = Stream.of(CHROMIUM, CHROMEDRIVER).filter(p -> !Files.isExecutable(p)).map(Path::toString).toList();
+        if (!missing.isEmpty()) {
+            fail("The live-page test drives headless Chromium, and " + String.join(" and ", missing) + " is missing: run "
+                    + "`apt-get install -y chromium chromium-driver` (as root; .ci/run does this on CI).");
+        }
+    }
+
+    // ---------- the service ----------
+
+    private JsonNode stats() throws Exception {
+        return JSON.readTree(get("api/stats"));
+    }
+
+    private JsonNode sample() throws Exception {
+        return JSON.readTree(get("api/stats/sample?model=testbed&method=rome&problem=error_injection"));
+    }
+
+    private static JsonNode rome(JsonNode stats) {
+        for (JsonNode g : stats.get("groups")) {
+            if (g.get("model").asText().equals("testbed") && g.get("method").asText().equals("rome")
+                    && g.get("problem").asText().equals("error_injection")) {
+                return g;
+            }
+        }
+        throw new AssertionError("no testbed/rome/error_injection group: " + stats);
+    }
+
+    private static long rewriteObservations(JsonNode stats) {
+        for (JsonNode g : stats.get("groups")) {
+            if (g.get("method").asText().equals("rome") && g.get("problem").asText().equals("error_injection")) {
+                return g.path("analysis").path("rewrite").path("observations").asLong(0);
+            }
+        }
+        return 0;
+    }
+
+    /** Waits for the condition, then until two reads a second apart agree (the aggregator has caught up). */
+    private JsonNode awaitSettled(Predicate<JsonNode> condition, Duration timeout, String what) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            JsonNode s = stats();
+            if (condition.test(s)) {
+                if (last != null && last.get("groups").equals(s.get("groups")) && s.get("progress").get("in_flight").asDouble() == 0) {
+                    return s;
+                }
+                last = s;
+                Thread.sleep(1000);
+            } else {
+                last = null;
+                Thread.sleep(250);
+            }
+        }
+        throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what + ": " + stats());
+    }
+
+    private HttpResponse<String> postFacts(String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(base.resolve("api/facts")).header("Content-Type", "application/x-ndjson")
+                .header("X-API-Key", "test-key").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private String get(String path) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), path + ": " + r.body());
+        return r.body();
+    }
+
+    // ---------- reading the DOM (the page's markup is ours: attributes in double quotes, no nesting of the same tag) ----------
+
+    /** The first {@code <tag ...name="value"...>...</tag>} of the markup, opening and closing tags included. */
+    private static String element(String markup, String tag, String name, String value) {
+        Matcher m = Pattern.compile("<" + tag + "\\b[^>]*\\b" + name + "=\"" + Pattern.quote(value) + "\"[^>]*>").matcher(markup);
+        assertTrue(m.find(), "no <" + tag + " " + name + "=\"" + value + "\"> on the page");
+        int end = markup.indexOf("</" + tag + ">", m.end());
+        assertTrue(end >= 0, "unclosed <" + tag + " " + name + "=\"" + value + "\">");
+        return markup.substring(m.start(), end + tag.length() + 3);
+    }
+
+    private static Map<String, String> attributes(String markup) {
+        Matcher open = Pattern.compile("<[a-zA-Z]+\\b([^>]*)>").matcher(markup);
+        assertTrue(open.find(), markup);
+        Map<String, String> out = new HashMap<>();
+        Matcher a = Pattern.compile("([a-zA-Z:-]+)=\"([^\"]*)\"").matcher(open.group(1));
+        while (a.find()) {
+            out.put(a.group(1), a.group(2));
+        }
+        return out;
+    }
+
+    private static List<Map<String, String>> tags(String markup, String tag) {
+        List<Map<String, String>> out = new ArrayList<>();
+        Matcher m = Pattern.compile("<" + tag + "\\b[^>]*>").matcher(markup);
+        while (m.find()) {
+            out.add(attributes(m.group()));
+        }
+        return out;
+    }
+
+    private static int count(String markup, String regex) {
+        return (int) Pattern.compile(regex).matcher(markup).results().count();
+    }
+
+    private static List<String> cells(String row) {
+        return Pattern.compile("<td\\b[^>]*>([^<]*)</td>").matcher(row).results().map(r -> r.group(1)).toList();
+    }
+
+    /** Headless Chromium through chromedriver's W3C WebDriver endpoint. */
+    private static final class Browser implements AutoCloseable {
+        private final Process driver;
+        private final URI endpoint;
+        private final Path profile;
+        private final Path log;
+        private String session;
+
+        private Browser(Process driver, URI endpoint, Path profile, Path log) {
+            this.driver = driver;
+            this.endpoint = endpoint;
+            this.profile = profile;
+            this.log = log;
+        }
+
+        static Browser start() throws Exception {
+            int port;
+            try (ServerSocket socket = new ServerSocket(0)) {
+                port = socket.getLocalPort();
+            }
+            Path log = Files.createTempFile("locus-chromedriver-", ".log");
+            Path profile = Files.createTempDirectory("locus-chromium-");
+            Process driver = new ProcessBuilder(CHROMEDRIVER.toString(), "--port=" + port)
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Browser browser = new Browser(driver, URI.create("http://127.0.0.1:" + port + "/"), profile, log);
+            try {
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (true) {
+                    try {
+                        if (browser.call("GET", "status", null).path("ready").asBoolean()) {
+                            break;
+                        }
+                    } catch (IOException notYet) {
+                        // not listening yet
+                    }
+                    if (System.nanoTime() > deadline || !driver.isAlive()) {
+                        throw new AssertionError("chromedriver did not start: " + Files.readString(log));
+                    }
+                    Thread.sleep(200);
+                }
+                ObjectNode options = JSON.createObjectNode().put("binary", CHROMIUM.toString());
+                options.putArray("args").add("--headless=new").add("--no-sandbox").add("--disable-gpu").add("--disable-dev-shm-usage")
+                        .add("--disable-quic").add("--no-first-run").add("--disable-background-networking").add("--disable-component-update")
+                        .add("--disable-sync").add("--window-size=1400,1000").add("--user-data-dir=" + profile);
+                ObjectNode capabilities = JSON.createObjectNode();
+                capabilities.putObject("capabilities").putObject("alwaysMatch").put("browserName", "chrome").set("goog:chromeOptions", options);
+                browser.session = browser.call("POST", "session", capabilities).get("sessionId").asText();
+                return browser;
+            } catch (Exception | AssertionError e) {
+                browser.close();
+                throw e;
+            }
+        }
+
+        void open(String url) throws Exception {
+            call("POST", "session/" + session + "/url", JSON.createObjectNode().put("url", url));
+        }
+
+        JsonNode script(String js) throws Exception {
+            ObjectNode body = JSON.createObjectNode().put("script", js);
+            body.putArray("args");
+            return call("POST", "session/" + session + "/execute/sync", body);
+        }
+
+        String source() throws Exception {
+            return call("GET", "session/" + session + "/source", null).asText();
+        }
+
+        /** Polls a script until it returns true. */
+        void await(String js, Duration timeout, String what) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!script(js).asBoolean()) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what + "; the page:\n" + source());
+                }
+                Thread.sleep(250);
+            }
+        }
+
+        private JsonNode call(String method, String path, JsonNode body) throws Exception {
+            HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve(path)).timeout(Duration.ofSeconds(120))
+                    .header("Content-Type", "application/json; charset=utf-8")
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.toString()));
+            HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode value = JSON.readTree(response.body()).path("value");
+            if (response.statusCode() != 200) {
+                throw new AssertionError("WebDriver " + method + " " + path + ": " + response.statusCode() + " " + value);
+            }
+            return value;
+        }
+
+        @Override
+        public void close() throws Exception {
+            try {
+                if (session != null) {
+                    call("DELETE", "session/" + session, null);
+                }
+            } catch (Exception | AssertionError e) {
+                // the browser is going anyway
+            } finally {
+                driver.descendants().forEach(ProcessHandle::destroy);
+                driver.destroy();
+                if (!driver.waitFor(10, TimeUnit.SECONDS)) {
+                    driver.descendants().forEach(ProcessHandle::destroyForcibly);
+                    driver.destroyForcibly();
+                }
+                try (Stream<Path> files = Files.walk(profile)) {
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+                Files.deleteIfExists(log);
+            }
+        }
+    }
+}
