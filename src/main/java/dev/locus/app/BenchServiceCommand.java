@@ -113,7 +113,7 @@ public class BenchServiceCommand implements Runnable {
         System.out.printf("load average at start: %s%n", BenchAggregatorCommand.loadAverage());
 
         WorkerSettings base = FactWorker.settings(config);
-        WorkerSettings s = new WorkerSettings(base.modelDir(), base.modelName(), base.methods(), base.problems(),
+        WorkerSettings s = new WorkerSettings(base.modelDir(), base.modelName(), base.device(), base.methods(), base.problems(),
                 layers != null ? layers : base.layers(), base.samples(), base.seed(), base.windows(), base.noiseSigma(),
                 base.noiseSubjects(), base.minPClean(), base.editingConfig(), base.corpus(), base.cacheDir());
         List<Fact> all = facts();
