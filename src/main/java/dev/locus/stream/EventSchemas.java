@@ -113,13 +113,26 @@ public final class EventSchemas {
     /**
      * Throws when {@code json} is not valid against {@code schemaFile}.
      *
-     * @throws IllegalArgumentException naming the schema and listing every error
+     * @throws IllegalArgumentException naming the schema (for a result, the one its type names) and listing every error
      */
     public static void requireValid(String schemaFile, String json) {
         List<String> errors = errors(schemaFile, json);
         if (!errors.isEmpty()) {
-            throw new IllegalArgumentException("not valid against " + schemaFile + ": " + String.join("; ", errors)
+            throw new IllegalArgumentException("not valid against " + applied(schemaFile, json) + ": " + String.join("; ", errors)
                     + "\n" + abbreviate(json));
+        }
+    }
+
+    /** The schema a record was checked against: for a result, the one its type names (where it names one). */
+    private static String applied(String schemaFile, String json) {
+        if (!schemaFile.equals(RESULTS)) {
+            return schemaFile;
+        }
+        try {
+            String resultSchema = RESULT_TYPES.get(READER.readTree(json).path("type").asText(""));
+            return resultSchema == null ? schemaFile : resultSchema;
+        } catch (JsonProcessingException e) {
+            return schemaFile;
         }
     }
 
