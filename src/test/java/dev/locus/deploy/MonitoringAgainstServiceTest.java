@@ -35,6 +35,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.Test;
  * query.
  */
 @QuarkusTest
+@Tag("service")
 @QuarkusTestResource(EmbeddedKafkaResource.class)
 class MonitoringAgainstServiceTest {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
  * message went straight onto the topic.
  */
 @QuarkusTest
+@Tag("service")
 @QuarkusTestResource(EmbeddedKafkaResource.class)
 class EmittedEventsValidateTest {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.Test;
  * bad one, metrics updated, and the live figures equal to a batch computation over the results.
  */
 @QuarkusTest
+@Tag("service")
 @QuarkusTestResource(EmbeddedKafkaResource.class)
 @QuarkusTestResource(OidcTestKeys.class)
 class ServiceEndToEndTest {

@@ -36,6 +36,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.Test;
  * told to poll instead.
  */
 @QuarkusTest
+@Tag("service")
 @QuarkusTestResource(EmbeddedKafkaResource.class)
 class LivePageTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
