@@ -160,6 +160,7 @@ public class BenchServiceCommand implements Runnable {
                 List<Fact> batch = all.subList(from + 1 + round * facts, from + 1 + (round + 1) * facts);
                 int expected = 0;
                 double libraryBatchMs = 0;
+                double libraryBatchCpu = libraryCpu[0];
                 for (Fact f : batch) {
                     Work[] work = {null};
                     long cpuBefore = processCpuNanos();
@@ -192,9 +193,13 @@ public class BenchServiceCommand implements Runnable {
                 serviceWork[1] += workAfter[1] - workBefore[1];
                 serviceMs.add(seconds * 1000);
                 roundOverheads.add(seconds * 1000 / libraryBatchMs - 1);
+                double roundLibraryCpu = libraryCpu[0] - libraryBatchCpu;
+                double roundServiceCpu = cpuAfter.values().stream().mapToDouble(Double::doubleValue).sum()
+                        - cpuBefore.values().stream().mapToDouble(Double::doubleValue).sum();
                 System.out.printf("round %d service  %d facts  %9.0f ms  = %.0f ms per fact  (%d results; trace %.0f ms, edits %.0f ms)"
-                        + "  round overhead %+.1f %%%n", round + 1, batch.size(), seconds * 1000, seconds * 1000 / batch.size(), expected,
-                        workAfter[0] - workBefore[0], workAfter[1] - workBefore[1], 100 * roundOverheads.get(round));
+                        + "  round overhead %+.1f %%; CPU library %.1f s, service %.1f s (%+.1f %%)%n", round + 1, batch.size(), seconds * 1000,
+                        seconds * 1000 / batch.size(), expected, workAfter[0] - workBefore[0], workAfter[1] - workBefore[1],
+                        100 * roundOverheads.get(round), roundLibraryCpu, roundServiceCpu, 100 * (roundServiceCpu / roundLibraryCpu - 1));
                 service.breakdown(batch);
             }
             double libraryPerFact = libraryMs.stream().mapToDouble(Double::doubleValue).sum() / libraryMs.size();
@@ -488,15 +493,33 @@ public class BenchServiceCommand implements Runnable {
             reader.start();
         }
 
-        /** Waits until the streamed count reaches {@code target} (at least 0: the first event) or the deadline passes. */
+        /**
+         * Waits until the streamed count reaches {@code target} (at least 0: the first event) or the deadline passes;
+         * fails at once when the service exits or, checked every 5 s, stops being ready (e.g. its facts channel failed).
+         */
         private void awaitStreamed(long target, long deadline, String what) throws InterruptedException {
-            synchronized (changed) {
-                while (streamed.get() < Math.max(target, 0)) {
-                    alive();
-                    if (System.nanoTime() > deadline) {
-                        throw failure(what);
+            long nextHealth = System.nanoTime() + 5_000_000_000L;
+            while (true) {
+                synchronized (changed) {
+                    if (streamed.get() >= Math.max(target, 0)) {
+                        return;
                     }
                     changed.wait(200);
+                }
+                alive();
+                if (System.nanoTime() > deadline) {
+                    throw failure(what);
+                }
+                if (System.nanoTime() > nextHealth) {
+                    nextHealth = System.nanoTime() + 5_000_000_000L;
+                    try {
+                        HttpResponse<String> health = get("/q/health/ready");
+                        if (health.statusCode() != 200) {
+                            throw failure("the service is no longer ready (" + health.statusCode() + "): " + health.body());
+                        }
+                    } catch (IOException e) {
+                        throw failure("the service does not answer: " + e);
+                    }
                 }
             }
         }
