@@ -65,6 +65,7 @@ class ServiceEndToEndTest {
         bad.put("message_too_large", ("{\"id\":\"" + "y".repeat(70_000) + "\"}").getBytes(StandardCharsets.UTF_8));
         bad.put("unknown_model", FactIntake.json(copy(template, "x5", template.subject(), template.prompt(), "x"), List.of("gpt-9"))
                 .getBytes(StandardCharsets.UTF_8));
+        Map<String, Double> rejectedBefore = rejectedByReason(); // other test classes share the application
         for (Map.Entry<String, byte[]> e : bad.entrySet()) {
             KafkaTestSupport.send("locus.facts", "bad-" + e.getKey(), e.getValue());
         }
@@ -116,7 +117,10 @@ class ServiceEndToEndTest {
         assertEquals(batchFit.bothR2(), rewrite.get("both_r2").asDouble(), 1e-9);
 
         String metrics = get("q/metrics").body();
-        assertTrue(metrics.contains("locus_facts_rejected_total{model=\"testbed\",reason=\"not_json\",stage=\"intake\"} 1.0"), metrics);
+        Map<String, Double> rejectedAfter = rejectedByReason();
+        for (String reason : bad.keySet()) {
+            assertEquals(1.0, rejectedAfter.getOrDefault(reason, 0.0) - rejectedBefore.getOrDefault(reason, 0.0), "rejected " + reason);
+        }
         assertTrue(metrics.contains("locus_r2{method=\"rome\",metric=\"rewrite\",model=\"testbed\",predictors=\"both\",problem=\"error_injection\"}"));
         assertTrue(metrics.contains("locus_facts_completed_total{model=\"testbed\"}"));
         assertTrue(metrics.contains("kafka_consumer_"), "Kafka client metrics are exported too");
@@ -143,6 +147,18 @@ class ServiceEndToEndTest {
             ready = get("q/health/ready");
         }
         assertEquals(200, ready.statusCode(), ready.body());
+    }
+
+    /** locus_facts_rejected_total of the intake stage by reason, as /q/metrics has it now. */
+    private Map<String, Double> rejectedByReason() throws Exception {
+        Map<String, Double> out = new HashMap<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("locus_facts_rejected_total\\{model=\"testbed\",reason=\"([a-z_0-9]+)\",stage=\"intake\"\\} ([0-9.]+)")
+                .matcher(get("q/metrics").body());
+        while (m.find()) {
+            out.put(m.group(1), Double.parseDouble(m.group(2)));
+        }
+        return out;
     }
 
     private static boolean complete(List<ConsumerRecord<String, String>> got, Set<String> factIds) {
