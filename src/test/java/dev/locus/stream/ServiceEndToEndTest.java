@@ -142,7 +142,7 @@ class ServiceEndToEndTest {
         assertEquals("not_json", body.get("lines").get(1).get("reason").asText());
         assertEquals(200, get("q/health/live").statusCode());
         HttpResponse<String> ready = get("q/health/ready");
-        for (int i = 0; i < 300 && ready.statusCode() != 200; i++) { // ready once the worker's model is loaded
+        for (int i = 0; i < 1500 && ready.statusCode() != 200; i++) { // ready once the worker's model is loaded (minutes on a loaded machine)
             Thread.sleep(200);
             ready = get("q/health/ready");
         }
