@@ -76,8 +76,11 @@ class MonitoringAgainstServiceTest {
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(202, accepted.statusCode(), accepted.body());
         KafkaTestSupport.send("locus.facts", "deploy-monitoring-not-json", "not json".getBytes(StandardCharsets.UTF_8));
+        // Micrometer's Kafka binder looks for new client metrics once a minute, so the per-partition lag of the
+        // worker's consumer can appear up to a minute after its partitions were assigned: wait for it too.
         String exposition = awaitMetrics(m -> m.contains("locus_r2{") && m.contains("locus_facts_completed_total{")
-                && m.contains("locus_facts_rejected_total{") && m.contains("locus_edit_duration_seconds_bucket{"), Duration.ofMinutes(10));
+                && m.contains("locus_facts_rejected_total{") && m.contains("locus_edit_duration_seconds_bucket{")
+                && m.contains("kafka_consumer_fetch_manager_records_lag{"), Duration.ofMinutes(10));
         Set<String> exported = DeploymentFiles.exposedSampleNames(exposition);
 
         // Every name in every expression: exported by the service, or external with a reason.
