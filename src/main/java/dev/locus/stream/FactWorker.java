@@ -13,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -43,6 +44,9 @@ public class FactWorker {
 
     @Inject
     ResultsChannel results;
+
+    /** Results sent and not yet acknowledged by the broker, at most (well below the emitter's buffer). */
+    static final int MAX_UNACKNOWLEDGED = 64;
 
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean stopping;
@@ -118,8 +122,10 @@ public class FactWorker {
             return;
         }
         inFlight.incrementAndGet();
+        List<CompletableFuture<Void>> sent = new ArrayList<>();
         try {
-            r.run(accepted.fact(), this::publish);
+            r.run(accepted.fact(), event -> publish(event, sent));
+            awaitAll(sent); // every result is on the broker before the fact is acknowledged
             registry.counter("locus_facts_completed", "model", model).increment();
         } catch (IllegalArgumentException e) { // InvalidFactException among them
             // e.g. a prompt longer than the model's context, or a subject the tokenizer cannot place
@@ -141,12 +147,19 @@ public class FactWorker {
         }
     }
 
-    private void publish(ResultEvent event) {
+    /**
+     * Sends a result without waiting for the broker, so the acknowledgement overlaps the next edit; the caller awaits
+     * them all before the fact is acknowledged. At most {@link #MAX_UNACKNOWLEDGED} are outstanding at a time.
+     */
+    private void publish(ResultEvent event, List<CompletableFuture<Void>> sent) {
         requireRunning();
         try {
-            results.sendAndAwait(event.key(), JSON.writeValueAsString(event));
+            sent.add(results.send(event.key(), JSON.writeValueAsString(event)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
+        }
+        if (sent.size() >= MAX_UNACKNOWLEDGED) {
+            awaitAll(sent);
         }
         if (event instanceof ResultEvent.Trace t) {
             timer("locus_trace_duration", "model", t.model()).record(Duration.ofMillis(t.durationMs()));
@@ -160,6 +173,12 @@ public class FactWorker {
         } else {
             registry.counter("locus_facts_not_analysed", "model", event.model()).increment();
         }
+    }
+
+    /** Waits until the broker has acknowledged every result sent (a failed send fails the fact) and forgets them. */
+    private static void awaitAll(List<CompletableFuture<Void>> sent) {
+        CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).join();
+        sent.clear();
     }
 
     private Timer timer(String name, String... tags) {

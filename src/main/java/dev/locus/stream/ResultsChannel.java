@@ -4,6 +4,7 @@ import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.Record;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.concurrent.CompletableFuture;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 
 /**
@@ -18,8 +19,8 @@ public class ResultsChannel {
     @Channel("results")
     MutinyEmitter<Record<String, String>> emitter;
 
-    /** Sends one result and waits for the broker's acknowledgement. */
-    public void sendAndAwait(String key, String value) {
-        emitter.sendAndAwait(Record.of(key, value));
+    /** Sends one result now; the future completes when the broker has acknowledged it (or fails with the send). */
+    public CompletableFuture<Void> send(String key, String value) {
+        return emitter.send(Record.of(key, value)).subscribeAsCompletionStage();
     }
 }
