@@ -57,10 +57,7 @@ public final class RomeEditor implements Editor {
             ValueOptimizer.Result v = ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value());
             NDArray w = lm.model().weights().get(weightName(layer));
             NDArray b = lm.model().weights().get(biasName(layer));
-            NDArray k64 = keyStar.toType(DataType.FLOAT64, false);
-            // kᵀC⁻¹ = (C⁻¹k)ᵀ as C is symmetric; with k first the result stays in this edit's manager
-            NDArray u = k64.reshape(1, -1).matMul(statistics.inverseCovariance(layer, settings.covarianceRidge())).reshape(-1);
-            u = u.div(u.dot(k64)).toType(DataType.FLOAT32, false);
+            NDArray u = updateDirection(statistics, layer, settings.covarianceRidge(), keyStar);
             NDArray residual = v.value().sub(keyStar.reshape(1, -1).matMul(w).reshape(-1).add(b));
             edit.set(weightName(layer), w.add(u.reshape(-1, 1).matMul(residual.reshape(1, -1))));
             return new Applied(edit, new int[] {layer}, v.steps(), v.loss());
@@ -68,6 +65,17 @@ public final class RomeEditor implements Editor {
             edit.close();
             throw e;
         }
+    }
+
+    /**
+     * u = C⁻¹k* / ((C⁻¹k*)ᵀ k*): the update adds (uᵀk) (v* − W k*) to the MLP output wherever the key is k, so uᵀk* = 1.
+     * In the manager of {@code keyStar}.
+     */
+    static NDArray updateDirection(KeyStatistics statistics, int layer, double ridge, NDArray keyStar) {
+        NDArray k64 = keyStar.toType(DataType.FLOAT64, false);
+        // kᵀC⁻¹ = (C⁻¹k)ᵀ as C is symmetric; with k first the result stays in the key's manager
+        NDArray u = k64.reshape(1, -1).matMul(statistics.inverseCovariance(layer, ridge)).reshape(-1);
+        return u.div(u.dot(k64)).toType(DataType.FLOAT32, false);
     }
 
     /** The vector v* that {@code apply} wrote for k* (for tests: the edited weight maps k* to it). */
