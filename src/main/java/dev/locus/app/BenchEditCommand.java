@@ -1,6 +1,5 @@
 package dev.locus.app;
 
-import dev.locus.editing.ContextPrefixes;
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
@@ -42,8 +41,8 @@ public class BenchEditCommand implements Runnable {
             List<Fact> facts = Testbed.facts();
             double sigma = Testbed.noiseSigma(lm);
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
-            List<String> prefixes = ContextPrefixes.standard(lm, 0);
             EditingConfig config = EditingConfig.testbed();
+            List<String> prefixes = config.prefixes(lm, 0);
             EditEvaluator evaluator = new EditEvaluator(lm, sigma, 1);
             EditEvaluator.Setup setup = evaluator.setup(facts.get(0), EditingProblem.ERROR_INJECTION);
             for (String method : EditingConfig.METHODS) {

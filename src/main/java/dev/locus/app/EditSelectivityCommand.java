@@ -32,6 +32,10 @@ public class EditSelectivityCommand implements Runnable {
             description = "ridges added to C, as multiples of its mean diagonal")
     double[] ridges;
 
+    @Option(names = "--prefixes", defaultValue = "10", description = "context prefixes of each length (5 and 10 tokens) besides "
+            + "the empty one: 10 as published, 0 for the empty prefix alone")
+    int prefixCount;
+
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
     Path cache;
 
@@ -42,7 +46,7 @@ public class EditSelectivityCommand implements Runnable {
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
             int[] at = layers != null ? layers : IntStream.range(0, lm.config().nLayer()).toArray();
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
-            List<String> prefixes = ContextPrefixes.standard(lm, 0);
+            List<String> prefixes = ContextPrefixes.sample(lm, 0, prefixCount, 5, 10);
             System.out.printf("%d facts from %d; s = uᵀk, mean over facts (|s| max: over tokens)%n", facts.size(), from);
             System.out.printf("%7s %5s %8s %8s %10s %10s %10s%n", "ridge", "layer", "prompt", "paraphr", "prompt|max", "neighb|max",
                     "neighb|last");

@@ -1,7 +1,6 @@
 package dev.locus.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.locus.editing.ContextPrefixes;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
@@ -91,8 +90,9 @@ public class EditStudyCommand implements Runnable {
             List<EditingProblem> problemList = problems.stream().map(p -> EditingProblem.valueOf(p.toUpperCase())).toList();
             double sigma = Testbed.noiseSigma(lm);
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
-            EditingStudy study = new EditingStudy(lm, EditingConfig.named(config), statistics,
-                    ContextPrefixes.standard(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma));
+            EditingConfig editing = EditingConfig.named(config);
+            EditingStudy study = new EditingStudy(lm, editing, statistics,
+                    editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma));
             Map<String, List<EditResult>> byMethodProblem = new TreeMap<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {

@@ -16,12 +16,14 @@ import java.util.Random;
  */
 public final class ContextPrefixes {
     private static final int TOP_K = 5;
+    /** ROME's count of prefixes of each length. */
+    public static final int PUBLISHED_PER_LENGTH = 10;
 
     private ContextPrefixes() {}
 
     /** The published set: "" plus 10 texts of 5 tokens and 10 of 10 tokens. */
     public static List<String> standard(LanguageModel lm, long seed) {
-        return sample(lm, seed, 10, 5, 10);
+        return sample(lm, seed, PUBLISHED_PER_LENGTH, 5, 10);
     }
 
     /** "" plus {@code count} texts of each given token length. */

@@ -12,9 +12,16 @@ import java.util.function.Function;
 /**
  * Every editing hyperparameter, per method and per problem. Named presets hold the published
  * GPT-J and GPT2-XL values and the testbed's own; a JSON file of the same shape overrides them.
+ * {@code contextPrefixes}: how many of ROME's and MEMIT's context prefixes of each length (5 and
+ * 10 tokens) join the empty one; 10 as published, and when a file leaves it out.
  */
 public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingProblem, MemitSettings> memit,
-                            Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5) {
+                            Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5,
+                            Integer contextPrefixes) {
+
+    public EditingConfig {
+        contextPrefixes = contextPrefixes == null ? ContextPrefixes.PUBLISHED_PER_LENGTH : contextPrefixes;
+    }
 
     public static final List<String> METHODS = List.of("rome", "memit", "ft-1", "ft-5");
 
@@ -29,7 +36,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
                 perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, p == EditingProblem.ERROR_INJECTION ? 0.9 : 0.0625,
                         0.5, 0.75, 5e-2), 15_000, 0)),
                 fineTune(1, 1e-4, 1e-5, 1e-5, 1e-5, 1e-4),
-                fineTune(5, 2e-5, 2e-5, 1e-5, 1e-5, 1e-4));
+                fineTune(5, 2e-5, 2e-5, 1e-5, 1e-5, 1e-4),
+                ContextPrefixes.PUBLISHED_PER_LENGTH);
     }
 
     /** GPT2-XL: the GPT-J values with its own ε for Error Injection and Fact Forcing, and λ 20 000. */
@@ -38,22 +46,27 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         return new EditingConfig(j.rome(),
                 perProblem(p -> new MemitSettings(5, j.memit().get(p).z(), 20_000, 0)),
                 fineTune(1, 1e-3, 1e-5, 1e-5, 1e-5, 5e-4),
-                fineTune(5, 1e-4, 2e-5, 1e-5, 1e-5, 5e-5));
+                fineTune(5, 1e-4, 2e-5, 1e-5, 1e-5, 5e-5),
+                j.contextPrefixes());
     }
 
     /**
      * The testbed model (see README "Editing" for how these were chosen on the first 100 facts):
-     * its MLP outputs are small against the residual stream, so the ROME value clamp is wider; its
+     * its MLP outputs are small against the residual stream, so the ROME value clamp is wider (it did
+     * not bind at 40 or 100 on facts 0–19); ROME's covariance ridge is 0.1 × mean(diag C), the best
+     * trade-off of rewrite against neighbourhood on facts 0–19 (error injection, layers 0–2; ridge 0:
+     * 0.70 / 0.98 at layer 0, 0.01: 0.76 / 0.96, 0.1: 0.83 / 0.88, 1: 0.86 / 0.72 at layer 1); its
      * key covariance is small in scale, so MEMIT's λ is 10 rather than 15 000 (on facts 1–5, error
      * injection, layer 2: λ 15 000 → rewrite 0.00, 100 → 0.62, 10 → 0.71, 1 → 0.71); and its
      * weights are larger than GPT-J's, so the fine-tuning balls are wider (not yet tuned).
      */
     public static EditingConfig testbed() {
         return new EditingConfig(
-                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40, 1)),
+                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40, 0.1)),
                 perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 10, 1)),
                 fineTune(1, 1e-2, 1e-2, 1e-2, 1e-2, 1e-2),
-                fineTune(5, 2e-3, 2e-3, 2e-3, 2e-3, 2e-3));
+                fineTune(5, 2e-3, 2e-3, 2e-3, 2e-3, 2e-3),
+                ContextPrefixes.PUBLISHED_PER_LENGTH);
     }
 
     public static EditingConfig named(String name) {
@@ -71,6 +84,11 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read editing configuration " + json + ": " + e.getMessage(), e);
         }
+    }
+
+    /** ROME's and MEMIT's context prefixes for this configuration: "" plus {@code contextPrefixes} of 5 and of 10 tokens. */
+    public List<String> prefixes(LanguageModel lm, long seed) {
+        return ContextPrefixes.sample(lm, seed, contextPrefixes, 5, 10);
     }
 
     /** The editor of {@code method} configured for {@code problem}. */

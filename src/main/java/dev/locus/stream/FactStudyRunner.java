@@ -3,7 +3,6 @@ package dev.locus.stream;
 import ai.djl.Device;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.locus.editing.ContextPrefixes;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
@@ -86,8 +85,8 @@ public final class FactStudyRunner implements AutoCloseable {
                     defaults.firstTokenOnly(), s.minPClean(), defaults.fromSubject(), defaults.maxBatchRows());
             KeyStatistics statistics = methods.stream().anyMatch(m -> m.equals("rome") || m.equals("memit"))
                     ? keyStatistics(lm, s, testbed, progress) : null;
-            EditingStudy study = new EditingStudy(lm, EditingConfig.named(s.editingConfig()), statistics,
-                    ContextPrefixes.standard(lm, s.seed()), new FastTracer(lm, tracing, sigma));
+            EditingConfig editing = EditingConfig.named(s.editingConfig());
+            EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.seed()), new FastTracer(lm, tracing, sigma));
             Map<String, Integer> windowLabels = new java.util.LinkedHashMap<>();
             windows.forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods, problems.stream().map(EditingProblem::label).toList(), layers, s.samples(), s.seed(),

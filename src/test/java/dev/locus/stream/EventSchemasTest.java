@@ -67,7 +67,7 @@ class EventSchemasTest {
         }
         Path config = CACHE.resolve("schemas-test-diverging-ft.json");
         Files.createDirectories(CACHE);
-        JSON.writeValue(config.toFile(), new EditingConfig(testbed.rome(), testbed.memit(), diverging, testbed.ft5()));
+        JSON.writeValue(config.toFile(), new EditingConfig(testbed.rome(), testbed.memit(), diverging, testbed.ft5(), testbed.contextPrefixes()));
         WorkerSettings failing = new WorkerSettings(null, null, "cpu", List.of("ft-1"), List.of("error_injection"), new int[] {2}, 3, 1, Map.of(),
                 Double.NaN, null, 0.02, config.toString(), null, CACHE);
         try (FactStudyRunner runner = FactStudyRunner.open(failing, msg -> {})) {

@@ -1,0 +1,37 @@
+package dev.locus.editing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EditingConfigTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aPresetWrittenAsJsonReadsBackEqual() throws Exception {
+        Path file = dir.resolve("testbed.json");
+        new ObjectMapper().writeValue(file.toFile(), EditingConfig.testbed());
+        assertEquals(EditingConfig.testbed(), EditingConfig.named(file.toString()));
+    }
+
+    @Test
+    void aFileWithoutContextPrefixesGetsThePublishedCountAndOneWithItKeepsIt() throws Exception {
+        Path without = Files.writeString(dir.resolve("without.json"), "{\"rome\": {}}");
+        assertEquals(ContextPrefixes.PUBLISHED_PER_LENGTH, EditingConfig.read(without).contextPrefixes());
+        Path with = Files.writeString(dir.resolve("with.json"), "{\"contextPrefixes\": 0}");
+        assertEquals(0, EditingConfig.read(with).contextPrefixes());
+    }
+
+    @Test
+    void anUnreadableFileIsAClearError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EditingConfig.named(dir.resolve("none.json").toString()));
+        assertTrue(e.getMessage().startsWith("cannot read editing configuration"), e.getMessage());
+    }
+}
