@@ -53,7 +53,8 @@ public final class SyntheticResults {
         windows.put("hidden", 1);
         windows.put("mlp", 5);
         windows.put("attn", 5);
-        Grid grid = new Grid(methods, problems, layers, 10, 1, windows, 0.1376, 0.02, "testbed");
+        Grid grid = new Grid(methods, problems, layers, 10, 1, windows, 0.1376, 0.02, "testbed",
+                EditingConfig.testbed().fingerprint());
         String gridId = grid.id();
         List<String> json = new ArrayList<>(n);
         List<String> keys = new ArrayList<>(n);

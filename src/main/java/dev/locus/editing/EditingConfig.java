@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.model.LanguageModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.EnumMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -83,6 +86,16 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
             return new ObjectMapper().readValue(json.toFile(), EditingConfig.class);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read editing configuration " + json + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A short hash of every value of this configuration (16 hex digits of SHA-256 over its JSON form). */
+    public String fingerprint() {
+        try {
+            byte[] json = new ObjectMapper().writeValueAsBytes(this);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json)).substring(0, 16);
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -90,7 +90,7 @@ public final class FactStudyRunner implements AutoCloseable {
             Map<String, Integer> windowLabels = new java.util.LinkedHashMap<>();
             windows.forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods, problems.stream().map(EditingProblem::label).toList(), layers, s.samples(), s.seed(),
-                    windowLabels, sigma, s.minPClean(), s.editingConfig());
+                    windowLabels, sigma, s.minPClean(), s.editingConfig(), editing.fingerprint());
             String name = s.modelName() != null ? s.modelName() : testbed ? "testbed" : s.modelDir().getFileName().toString();
             return new FactStudyRunner(lm, name, grid, problems, study);
         } catch (RuntimeException e) {

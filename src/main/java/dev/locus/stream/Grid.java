@@ -12,7 +12,9 @@ import java.util.Map;
 /**
  * What a worker does to each fact: the edits (methods × problems × layers) and the tracing
  * settings. It travels inside every result, and its hash ({@link #id()}) is part of every result
- * id, so results of runs with different settings are never counted together by accident.
+ * id, so results of runs with different settings are never counted together by accident. The editing
+ * configuration is there by name and by a hash of its values, so a preset or file whose values
+ * changed between versions makes a new grid too.
  */
 public record Grid(
         List<String> methods,
@@ -23,7 +25,8 @@ public record Grid(
         Map<String, Integer> windows,
         @JsonProperty("noise_sigma") double noiseSigma,
         @JsonProperty("min_p_clean") double minPClean,
-        @JsonProperty("editing_config") String editingConfig) {
+        @JsonProperty("editing_config") String editingConfig,
+        @JsonProperty("editing_fingerprint") String editingFingerprint) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
