@@ -23,12 +23,13 @@ class RomeEditorTest {
     private static RomeEditor rome;
     private static KeyStatistics statistics;
 
+    private static final RomeSettings SETTINGS = EditingConfig.testbed().rome().get(EditingProblem.ERROR_INJECTION);
+
     @BeforeAll
     static void setUp() {
         lm = Testbed.load();
         statistics = TestbedEditing.statistics(lm);
-        rome = new RomeEditor(lm, statistics, ContextPrefixes.standard(lm, 0), EditingConfig.testbed().rome()
-                .get(EditingProblem.ERROR_INJECTION));
+        rome = new RomeEditor(lm, statistics, ContextPrefixes.standard(lm, 0), SETTINGS);
     }
 
     @AfterAll
@@ -55,7 +56,8 @@ class RomeEditorTest {
         float[] orthogonal;
         try (NDManager m = lm.manager().newSubManager()) {
             // a key k with (C⁻¹k*)ᵀk = 0: a random key with its component along C⁻¹k* removed
-            NDArray u = statistics.inverseCovariance(layer, 1).matMul(m.create(keyStar).toType(DataType.FLOAT64, false));
+            NDArray u = statistics.inverseCovariance(layer, SETTINGS.covarianceRidge())
+                    .matMul(m.create(keyStar).toType(DataType.FLOAT64, false));
             NDArray k = m.randomNormal(new Shape(lm.config().nInner())).toType(DataType.FLOAT64, false);
             orthogonal = k.sub(u.mul(k.dot(u).div(u.dot(u)))).toType(DataType.FLOAT32, false).toFloatArray();
         }
