@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.locus.model.Adam;
@@ -13,7 +14,10 @@ import dev.locus.model.Intervention;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.Selection;
 import dev.locus.model.TargetScoring;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,21 +33,31 @@ final class ValueOptimizer {
     record Result(NDArray value, int steps, double loss) {}
 
     static Result optimise(LanguageModel lm, NDManager m, EditPrompts p, EditTask task, HookPoint at, ValueSettings s) {
+        // One batch: the rewrite prompts (+ target) and, as the last row, the KL prompt, whose
+        // dummy one-token target adds no tokens. One forward per step instead of two.
         int rows = p.prompts().size();
-        TargetScoring rewrite = TargetScoring.of(m, p.prompts(), Collections.nCopies(rows, p.target()), false,
-                lm.config().nPositions());
-        int length = (int) rewrite.inputs().ids().getShape().get(1);
-        NDArray klIds = m.create(p.klPrompt(), new Shape(1, p.klPrompt().length));
-        Hooks noise = task.corruption(m, p.spans(), length);
-        Hooks klNoise = task.corruption(m, new int[][] {p.klSpan()}, p.klPrompt().length);
-        int[] last = p.lastSubjectTokens();
-        int klLast = p.klSpan()[1] - 1;
+        List<long[]> prompts = new ArrayList<>(p.prompts());
+        prompts.add(p.klPrompt());
+        List<long[]> targets = new ArrayList<>(Collections.nCopies(rows, p.target()));
+        targets.add(new long[] {0});
+        TargetScoring batch = TargetScoring.of(m, prompts, targets, false, lm.config().nPositions());
+        int length = (int) batch.inputs().ids().getShape().get(1);
+        int[][] spans = Arrays.copyOf(p.spans(), rows + 1);
+        spans[rows] = p.klSpan();
+        int[] last = new int[rows + 1];
+        for (int r = 0; r <= rows; r++) {
+            last[r] = spans[r][1] - 1;
+        }
+        int klLast = p.klPrompt().length - 1;
+        Hooks noise = task.corruption(m, spans, length);
 
-        Hooks before = Hooks.none().addAll(noise);
+        // Blocks before the edited one do not depend on δ: run them once.
+        int first = Math.max(at.layer(), 0);
+        NDArray entering = lm.model().streamInto(first, batch.inputs().ids(), noise);
+        Hooks before = Hooks.none();
         Intervention.Capture original = before.capture(at);
-        lm.model().forward(rewrite.inputs().ids(), before);
+        NDArray klBefore = lm.model().forwardFrom(first, entering, before).get(rows, klLast).logSoftmax(-1);
         NDArray v = original.value().get(0, last[0]).duplicate();
-        NDArray klBefore = lm.model().forward(klIds, Hooks.none().addAll(klNoise)).get(0, p.klPrompt().length - 1).logSoftmax(-1);
         double vNorm = Math.sqrt(v.square().sum().getFloat());
 
         // Scalars under autograd are arrays created once (DESIGN.md: Number overloads can corrupt gradients).
@@ -58,11 +72,11 @@ final class ValueOptimizer {
         for (; steps < s.steps(); steps++) {
             try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 scope.suppressNotUsedWarning(); // frees this step's intermediate arrays
-                Hooks shift = Hooks.none().addAll(noise).add(at, Intervention.add(Selection.onePerRow(last), delta));
-                NDArray logp = rewrite.logProbs(lm.model().forward(rewrite.inputs().ids(), shift));
+                Hooks shift = Hooks.none().add(at, Intervention.add(Selection.onePerRow(last), delta));
+                NDArray logits = lm.model().forwardFrom(first, entering, shift);
+                NDArray logp = batch.logProbs(logits).get(new NDIndex("0:" + rows));
                 NDArray targetLoss = (task.raise() ? logp : logp.exp()).sum().mul(targetScale);
-                Hooks klShift = Hooks.none().addAll(klNoise).add(at, Intervention.add(Selection.onePerRow(new int[] {klLast}), delta));
-                NDArray klNow = lm.model().forward(klIds, klShift).get(0, p.klPrompt().length - 1).logSoftmax(-1);
+                NDArray klNow = logits.get(rows, klLast).logSoftmax(-1);
                 NDArray kl = klNow.exp().mul(klNow.sub(klBefore)).sum();
                 NDArray total = targetLoss.add(kl.mul(klScale)).add(delta.square().sum().add(tiny).sqrt().mul(decayScale));
                 loss = total.getFloat();

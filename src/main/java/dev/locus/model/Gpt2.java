@@ -74,6 +74,15 @@ public final class Gpt2 implements AutoCloseable {
         return hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight")).add(embed(positions, "wpe.weight"));
     }
 
+    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
+    public NDArray streamInto(int layer, NDArray tokens, Hooks hooks) {
+        NDArray x = embed(tokens, hooks);
+        for (int l = 0; l < layer; l++) {
+            x = block(l, x, hooks, null, null);
+        }
+        return x;
+    }
+
     /**
      * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then
      * the final LayerNorm and the tied LM head: x·Eᵀ. Lets tracing skip a prefix of layers whose

@@ -57,6 +57,19 @@ class InterventionTest {
     }
 
     @Test
+    void theStreamIntoALayerResumedFromThereIsTheWholeForwardPass() {
+        try (NDManager m = model.manager().newSubManager()) {
+            NDArray ids = m.create(IDS, new Shape(2, 5));
+            Hooks hooks = Hooks.none().add(HookPoint.embed(), a -> a.mul(2));
+            float[] whole = model.forward(ids, hooks).toFloatArray();
+            for (int layer = 0; layer <= model.config().nLayer(); layer++) {
+                assertArrayEquals(whole, model.forwardFrom(layer, model.streamInto(layer, ids, hooks), hooks).toFloatArray(),
+                        "resumed at layer " + layer);
+            }
+        }
+    }
+
+    @Test
     void patchingARunWithItsOwnActivationsChangesNothing() {
         try (NDManager m = model.manager().newSubManager()) {
             Hooks record = Hooks.none();
