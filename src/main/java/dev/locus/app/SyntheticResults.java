@@ -5,14 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
+import dev.locus.model.Sha256;
 import dev.locus.stream.Grid;
 import dev.locus.stream.ResultEvent;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,9 +73,9 @@ public final class SyntheticResults {
                 long factModel = i / perFact;
                 String model = MODELS.get((int) (factModel % MODELS.size()));
                 String factId = String.format("bench-%06d", factModel / MODELS.size());
-                String fingerprint = sha256("weights|" + model).substring(0, 16);
+                String fingerprint = Sha256.hex("weights|" + model).substring(0, 16);
                 EditResult edit = edit(random, factId, method, problem, layer, model.equals("testbed") ? 3 : 10);
-                String id = sha256(fingerprint + "|" + gridId + "|" + factId + "|edit|" + method + "|" + problem + "|" + layer)
+                String id = Sha256.hex(fingerprint + "|" + gridId + "|" + factId + "|edit|" + method + "|" + problem + "|" + layer)
                         .substring(0, 32);
                 try {
                     json.add(JSON.writeValueAsString(new ResultEvent.Edit(id, "edit", model, fingerprint, factId, gridId, grid, edit)));
@@ -135,11 +132,4 @@ public final class SyntheticResults {
         return Math.max(0, Math.min(1, p));
     }
 
-    static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -2,12 +2,10 @@ package dev.locus.editing;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.Sha256;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.EnumMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -94,9 +92,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     /** A short hash of every value of this configuration (16 hex digits of SHA-256 over its JSON form). */
     public String fingerprint() {
         try {
-            byte[] json = new ObjectMapper().writeValueAsBytes(this);
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json)).substring(0, 16);
-        } catch (IOException | NoSuchAlgorithmException e) {
+            return Sha256.hex(new ObjectMapper().writeValueAsBytes(this)).substring(0, 16);
+        } catch (IOException e) {
             throw new IllegalStateException(e);
         }
     }

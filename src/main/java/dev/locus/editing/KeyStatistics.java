@@ -8,6 +8,7 @@ import dev.locus.model.HookPoint;
 import dev.locus.model.Hooks;
 import dev.locus.model.Intervention;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.Sha256;
 import dev.locus.model.TokenBatch;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -18,10 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -160,15 +159,11 @@ public final class KeyStatistics {
     }
 
     private static String corpusFingerprint(List<String> corpus) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (String text : corpus) {
-                sha.update(text.getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) '\n');
-            }
-            return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        MessageDigest sha = Sha256.digest();
+        for (String text : corpus) {
+            sha.update(text.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) '\n');
         }
+        return Sha256.hex(sha).substring(0, 16);
     }
 }

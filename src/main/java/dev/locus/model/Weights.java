@@ -46,21 +46,17 @@ public final class Weights {
      * that touches a sampled value.
      */
     public String fingerprint() {
-        try {
-            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
-                sha.update((e.getKey() + e.getValue().getShape()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                try (NDArray flat = e.getValue().flatten()) {
-                    long step = Math.max(1, flat.size() / 4096);
-                    try (NDArray sample = flat.get("::" + step)) {
-                        sha.update(sample.toByteArray());
-                    }
+        java.security.MessageDigest sha = Sha256.digest();
+        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+            sha.update((e.getKey() + e.getValue().getShape()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            try (NDArray flat = e.getValue().flatten()) {
+                long step = Math.max(1, flat.size() / 4096);
+                try (NDArray sample = flat.get("::" + step)) {
+                    sha.update(sample.toByteArray());
                 }
             }
-            return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
+        return Sha256.hex(sha).substring(0, 16);
     }
 
     /** Starts an edit; close it to restore every weight it replaced. */

@@ -2,6 +2,7 @@ package dev.locus.stream;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.model.Sha256;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.Record;
@@ -42,7 +43,7 @@ public class DeadLetters {
      */
     static DeadLetter letter(String stage, String reason, String message, ConsumerRecord<String, byte[]> source, String model) {
         byte[] original = source.value() == null ? new byte[0] : source.value();
-        String id = Grid.sha256(source.topic() + "|" + source.partition() + "|" + source.offset() + "|" + stage + "|" + model).substring(0, 32);
+        String id = Sha256.hex(source.topic() + "|" + source.partition() + "|" + source.offset() + "|" + stage + "|" + model).substring(0, 32);
         return new DeadLetter(id, stage, reason, message == null ? reason : message, Base64.getEncoder().encodeToString(original), source.topic(),
                 source.partition(), source.offset(), source.key(), model, Instant.now().toString());
     }

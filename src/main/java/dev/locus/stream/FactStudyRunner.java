@@ -11,6 +11,7 @@ import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.Sha256;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.FastTracer;
@@ -158,7 +159,7 @@ public final class FactStudyRunner implements AutoCloseable {
      * fact's content and the edit, so a redelivered fact produces the same ids again.
      */
     public TraceOutcome run(Fact fact, Consumer<ResultEvent> sink) {
-        String factKey = fingerprint + "|" + gridId + "|" + Grid.sha256(json(fact));
+        String factKey = fingerprint + "|" + gridId + "|" + Sha256.hex(json(fact));
         long start = System.nanoTime();
         TraceOutcome outcome = study.run(fact, grid.methods(), problems, grid.layers(),
                 edit -> sink.accept(editEvent(factKey, fact, edit)),
@@ -181,7 +182,7 @@ public final class FactStudyRunner implements AutoCloseable {
     }
 
     private static String id(String factKey, String what) {
-        return Grid.sha256(factKey + "|" + what).substring(0, 32);
+        return Sha256.hex(factKey + "|" + what).substring(0, 32);
     }
 
     private static String json(Fact fact) {

@@ -2,10 +2,7 @@ package dev.locus.stream;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import dev.locus.model.Sha256;
 import java.util.List;
 import java.util.Map;
 
@@ -33,17 +30,8 @@ public record Grid(
     /** A short stable hash of the grid's JSON form. */
     public String id() {
         try {
-            return sha256(JSON.writeValueAsString(this)).substring(0, 16);
+            return Sha256.hex(JSON.writeValueAsString(this)).substring(0, 16);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static String sha256(String text) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
