@@ -57,8 +57,10 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
      * not bind at 40 or 100 on facts 0–19); ROME's covariance ridge is 0.1 × mean(diag C), the best
      * trade-off of rewrite against neighbourhood on facts 0–19 (error injection, layers 0–2; ridge 0:
      * 0.70 / 0.98 at layer 0, 0.01: 0.76 / 0.96, 0.1: 0.83 / 0.88, 1: 0.86 / 0.72 at layer 1); its
-     * key covariance is small in scale, so MEMIT's λ is 10 rather than 15 000 (on facts 1–5, error
-     * injection, layer 2: λ 15 000 → rewrite 0.00, 100 → 0.62, 10 → 0.71, 1 → 0.71); and its
+     * key covariance is small in scale, so MEMIT's λ is 10 rather than 15 000, with no ridge as
+     * published (facts 0–9, error injection, layers 0, 2, …, 10, rewrite / neighbourhood at layer 0:
+     * λ 3, 10 or 30 with ridge 0 0.83 / 0.90, ridge 0.1 0.83 / 0.74, ridge 1 0.83 / 0.67; λ 300
+     * 0.81 / 0.91; λ 15 000 0.00 / 1.00 at every layer); and its
      * weights are larger than GPT-J's, so the fine-tuning balls are wider: per problem, the ε of
      * {1e-4, 3e-4, 1e-3, 3e-3, 1e-2} whose best layer has the highest overall score while keeping
      * neighbourhood ≥ 0.7 (ties to the smaller ε), on facts 0–9 at layers 0, 2, …, 10.
@@ -66,7 +68,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     public static EditingConfig testbed() {
         return new EditingConfig(
                 perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40, 0.1)),
-                perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 10, 1)),
+                perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 10, 0)),
                 fineTune(1, 3e-3, 1e-2, 1e-2, 3e-3, 1e-2),
                 fineTune(5, 3e-3, 3e-3, 3e-3, 1e-3, 3e-3),
                 ContextPrefixes.PUBLISHED_PER_LENGTH);
