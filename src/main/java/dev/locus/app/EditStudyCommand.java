@@ -6,9 +6,10 @@ import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
 import dev.locus.editing.EditingStudy;
 import dev.locus.editing.KeyStatistics;
+import dev.locus.editing.StudyFigure;
+import dev.locus.editing.StudySummary;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
-import dev.locus.stats.LayerRegression;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.TraceOutcome;
@@ -19,10 +20,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,8 +50,11 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--out", defaultValue = "edit-results.jsonl", description = "results as JSON lines")
     Path out;
 
-    @Option(names = "--summarize", description = "only print the table and R² of an existing results file")
-    Path summarize;
+    @Option(names = "--summarize", split = ",", description = "only print the tables and R² of existing results files (comma-separated)")
+    List<Path> summarize;
+
+    @Option(names = "--png", description = "also draw the study's figure (scores and tracing value by layer per method × problem)")
+    Path png;
 
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
     Path cache;
@@ -62,25 +63,11 @@ public class EditStudyCommand implements Runnable {
     public void run() {
         ObjectMapper json = new ObjectMapper();
         if (summarize != null) {
-            Map<String, List<EditResult>> byMethodProblem = new TreeMap<>();
-            int unreadable = 0;
-            try {
-                for (String line : Files.readAllLines(summarize)) {
-                    try {
-                        EditResult r = json.readValue(line, EditResult.class);
-                        byMethodProblem.computeIfAbsent(r.method() + " " + r.problem(), k -> new ArrayList<>()).add(r);
-                    } catch (IOException e) {
-                        unreadable++; // e.g. the cut-off last line of a run still in progress
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            List<EditResult> results = new ArrayList<>();
+            for (Path file : summarize) {
+                results.addAll(read(json, file));
             }
-            if (unreadable > 0) {
-                System.err.printf("skipped %d unreadable line(s) of %s%n", unreadable, summarize);
-            }
-            int layerCount = byMethodProblem.values().stream().flatMap(List::stream).mapToInt(EditResult::layer).max().orElse(0) + 1;
-            byMethodProblem.forEach((key, results) -> summarise(key, results, layerCount));
+            report(results, results.stream().mapToInt(EditResult::layer).max().orElse(0) + 1);
             return;
         }
         try (LanguageModel lm = Testbed.load(); BufferedWriter writer = Files.newBufferedWriter(out)) {
@@ -93,11 +80,11 @@ public class EditStudyCommand implements Runnable {
             EditingConfig editing = EditingConfig.named(config);
             EditingStudy study = new EditingStudy(lm, editing, statistics,
                     editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma));
-            Map<String, List<EditResult>> byMethodProblem = new TreeMap<>();
+            List<EditResult> results = new ArrayList<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {
                 TraceOutcome outcome = study.run(facts.get(i), methods, problemList, editLayers, r -> {
-                    byMethodProblem.computeIfAbsent(r.method() + " " + r.problem(), k -> new ArrayList<>()).add(r);
+                    results.add(r);
                     try {
                         writer.write(json.writeValueAsString(r));
                         writer.newLine();
@@ -111,32 +98,60 @@ public class EditStudyCommand implements Runnable {
                         outcome instanceof TraceOutcome.NotAnalysed n ? " not analysed: " + n.reason() : "",
                         elapsed, elapsed / (i + 1) * (facts.size() - i - 1));
             }
-            byMethodProblem.forEach((key, results) -> summarise(key, results, lm.config().nLayer()));
+            report(results, lm.config().nLayer());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static void summarise(String key, List<EditResult> results, int layerCount) {
-        List<EditResult> ok = results.stream().filter(r -> r.status().equals("ok")).toList();
-        System.out.printf("%n%s: %d edits (%d failed)%n%5s %8s %8s %8s %8s %8s%n", key, results.size(), results.size() - ok.size(),
-                "layer", "rewrite", "paraphr", "neighb", "overall", "tracing");
-        for (int l = 0; l < layerCount; l++) {
-            int layer = l;
-            List<EditResult> at = ok.stream().filter(r -> r.layer() == layer).toList();
-            if (!at.isEmpty()) {
-                System.out.printf("%5d %8.3f %8.3f %8.3f %8.3f %8.3f%n", l, mean(at, EditResult::rewriteScore),
-                        mean(at, EditResult::paraphraseScore), mean(at, EditResult::neighborhoodScore),
-                        mean(at, EditResult::overallScore), mean(at, EditResult::tracingValue));
+    private static List<EditResult> read(ObjectMapper json, Path file) {
+        List<EditResult> results = new ArrayList<>();
+        int unreadable = 0;
+        try {
+            for (String line : Files.readAllLines(file)) {
+                try {
+                    results.add(json.readValue(line, EditResult.class));
+                } catch (IOException e) {
+                    unreadable++; // e.g. the cut-off last line of a run still in progress
+                }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
-        LayerRegression.Fit fit = LayerRegression.fit(ok.stream()
-                .map(r -> new LayerRegression.Observation(r.layer(), r.tracingValue(), r.rewriteScore())).toList(), layerCount);
-        System.out.printf("rewrite score R²: ~layer %.3f, ~tracing %.3f, ~both %.3f (gain %.3f), n=%d%n", fit.layerR2(),
-                fit.tracingR2(), fit.bothR2(), fit.gain(), fit.observations());
+        if (unreadable > 0) {
+            System.err.printf("skipped %d unreadable line(s) of %s%n", unreadable, file);
+        }
+        return results;
     }
 
-    private static double mean(List<EditResult> rs, java.util.function.ToDoubleFunction<EditResult> f) {
-        return rs.stream().mapToDouble(f).average().orElse(Double.NaN);
+    /** Per method × problem the table by layer, then one line each: best layer and R². */
+    private void report(List<EditResult> results, int layerCount) {
+        List<StudySummary> summaries = StudySummary.of(results, layerCount);
+        for (StudySummary s : summaries) {
+            System.out.printf("%n%s %s: %d facts, %d edits (%d failed)%n%5s %8s %8s %8s %8s %8s%n", s.method(), s.problem(),
+                    s.facts(), s.edits(), s.failed(), "layer", "rewrite", "paraphr", "neighb", "overall", "tracing");
+            for (StudySummary.LayerMeans l : s.layers()) {
+                System.out.printf("%5d %8.3f %8.3f %8.3f %8.3f %8.3f%n", l.layer(), l.rewrite(), l.paraphrase(), l.neighborhood(),
+                        l.overall(), l.tracing());
+            }
+            System.out.printf("rewrite score R²: ~layer %.3f, ~tracing %.3f, ~both %.3f (gain %.3f), n=%d%n", s.fit().layerR2(),
+                    s.fit().tracingR2(), s.fit().bothR2(), s.fit().gain(), s.fit().observations());
+        }
+        System.out.printf("%n%-6s %-19s %5s %5s %8s %8s %8s %8s %8s %8s %8s%n", "method", "problem", "facts", "best", "rewrite",
+                "paraphr", "neighb", "R2 layer", "R2 trace", "R2 both", "gain");
+        for (StudySummary s : summaries) {
+            StudySummary.LayerMeans b = s.best();
+            System.out.printf("%-6s %-19s %5d %5d %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f%n", s.method(), s.problem(), s.facts(),
+                    b.layer(), b.rewrite(), b.paraphrase(), b.neighborhood(), s.fit().layerR2(), s.fit().tracingR2(),
+                    s.fit().bothR2(), s.fit().gain());
+        }
+        if (png != null) {
+            try {
+                StudyFigure.write(summaries, png);
+                System.err.println("figure: " + png);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);
+            }
+        }
     }
 }
