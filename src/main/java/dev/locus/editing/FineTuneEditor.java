@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.locus.model.Adam;
+import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.TargetScoring;
 import dev.locus.model.Weights;
@@ -44,6 +45,8 @@ public final class FineTuneEditor implements Editor {
             EditPrompts p = EditPrompts.of(lm, List.of(""), task);
             TargetScoring scoring = TargetScoring.of(m, p.prompts(), List.of(p.target()), false, lm.config().nPositions());
             var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1));
+            // Blocks before the window do not depend on the tuned weights: run them once.
+            NDArray entering = lm.model().streamInto(window[0], scoring.inputs().ids(), noise);
             Map<String, NDArray> tuned = new LinkedHashMap<>();
             Map<String, NDArray[]> bounds = new LinkedHashMap<>();
             for (int l = window[0]; l < window[1]; l++) {
@@ -67,7 +70,7 @@ public final class FineTuneEditor implements Editor {
             for (; steps < settings.steps(); steps++) {
                 try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     scope.suppressNotUsedWarning();
-                    NDArray logp = scoring.logProbs(lm.model().forward(scoring.inputs().ids(), noise));
+                    NDArray logp = scoring.logProbs(lm.model().forwardFrom(window[0], entering, Hooks.none()));
                     NDArray total = (task.raise() ? logp : logp.exp()).sum().mul(scale);
                     loss = total.getFloat();
                     if (!Double.isFinite(loss)) {

@@ -17,7 +17,7 @@ final class SubjectActivations {
         int length = (int) batch.ids().getShape().get(1);
         Hooks hooks = task.corruption(m, p.spans(), length);
         Intervention.Capture captured = hooks.capture(at);
-        lm.model().forward(batch.ids(), hooks);
+        lm.model().streamInto(at.layer() + 1, batch.ids(), hooks); // no block after the hook point is needed
         int[] last = p.lastSubjectTokens();
         NDArray sum = null;
         for (int r = 0; r < last.length; r++) {
