@@ -26,13 +26,13 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
 
     public static final List<String> METHODS = List.of("rome", "memit", "ft-1", "ft-5");
 
-    /** Published GPT-J values (ALGORITHMS.md §2). */
+    /** Published GPT-J values (ALGORITHMS.md §2); ROME's update anchored at the prompt's key as in the authors' code, which produced them. */
     public static EditingConfig gptJ() {
         return new EditingConfig(
                 perProblem(p -> switch (p) {
-                    case ERROR_INJECTION -> rome(20, 1.0, 4, 0);
-                    case FACT_FORCING -> rome(25, 0.0625, 4, 0);
-                    default -> rome(20, 0.0625, 4, 0);
+                    case ERROR_INJECTION -> rome(20, 1.0, 4, 0, RomeSettings.Anchor.PROMPT_KEY);
+                    case FACT_FORCING -> rome(25, 0.0625, 4, 0, RomeSettings.Anchor.PROMPT_KEY);
+                    default -> rome(20, 0.0625, 4, 0, RomeSettings.Anchor.PROMPT_KEY);
                 }),
                 perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, p == EditingProblem.ERROR_INJECTION ? 0.9 : 0.0625,
                         0.5, 0.75, 5e-2), 15_000, 0)),
@@ -67,7 +67,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
      */
     public static EditingConfig testbed() {
         return new EditingConfig(
-                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40, 0.1)),
+                perProblem(p -> rome(p == EditingProblem.FACT_FORCING ? 25 : 20, 0.0625, 40, 0.1, RomeSettings.Anchor.MEAN_KEY)),
                 perProblem(p -> new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 4, 5e-2), 10, 0)),
                 fineTune(1, 3e-3, 1e-2, 1e-2, 3e-3, 1e-2),
                 fineTune(5, 3e-3, 3e-3, 3e-3, 1e-3, 3e-3),
@@ -116,8 +116,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         };
     }
 
-    private static RomeSettings rome(int steps, double klFactor, double clamp, double ridge) {
-        return new RomeSettings(new ValueSettings(steps, 0.5, klFactor, 0.5, clamp, 5e-2), ridge);
+    private static RomeSettings rome(int steps, double klFactor, double clamp, double ridge, RomeSettings.Anchor anchor) {
+        return new RomeSettings(new ValueSettings(steps, 0.5, klFactor, 0.5, clamp, 5e-2), ridge, anchor);
     }
 
     /** FT with ε per problem in the table's order: injection, reversal, erasure, amplification, forcing. */

@@ -10,8 +10,4 @@ package dev.locus.editing;
  */
 public record MemitSettings(int window, ValueSettings z, double lambda, double covarianceRidge) {
 
-    /** The published GPT-J values: window 5, z with clamp 0.75 and 25 steps, λ 15 000 (KL 0.0625 as ROME). */
-    public static MemitSettings gptJ() {
-        return new MemitSettings(5, new ValueSettings(25, 0.5, 0.0625, 0.5, 0.75, 5e-2), 15_000, 0);
-    }
 }

@@ -41,11 +41,26 @@ public final class RomeEditor implements Editor {
         return "h." + layer + ".mlp.c_proj.bias";
     }
 
-    /** The key k* this editor writes at {@code layer} for {@code task} (no edit is made). */
+    /** The key k* whose direction C⁻¹k* this editor's update takes at {@code layer} for {@code task} (no edit is made). */
     public float[] keyStar(EditTask task, int layer) {
         try (NDManager m = lm.manager().newSubManager()) {
             return SubjectActivations.mean(lm, m, EditPrompts.of(lm, prefixes, task), task, HookPoint.mlpKey(layer)).toFloatArray();
         }
+    }
+
+    /** The key this editor's update maps to v* ({@link RomeSettings.Anchor}; no edit is made). */
+    public float[] anchorKey(EditTask task, int layer) {
+        try (NDManager m = lm.manager().newSubManager()) {
+            return anchorKey(m, task, layer, SubjectActivations.mean(lm, m, EditPrompts.of(lm, prefixes, task), task,
+                    HookPoint.mlpKey(layer))).toFloatArray();
+        }
+    }
+
+    private NDArray anchorKey(NDManager m, EditTask task, int layer, NDArray keyStar) {
+        return switch (settings.anchor()) {
+            case MEAN_KEY -> keyStar;
+            case PROMPT_KEY -> SubjectActivations.mean(lm, m, EditPrompts.of(lm, List.of(""), task), task, HookPoint.mlpKey(layer));
+        };
     }
 
     @Override
@@ -57,8 +72,9 @@ public final class RomeEditor implements Editor {
             ValueOptimizer.Result v = ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value());
             NDArray w = lm.model().weights().get(weightName(layer));
             NDArray b = lm.model().weights().get(biasName(layer));
-            NDArray u = updateDirection(statistics, layer, settings.covarianceRidge(), keyStar);
-            NDArray residual = v.value().sub(keyStar.reshape(1, -1).matMul(w).reshape(-1).add(b));
+            NDArray anchor = anchorKey(m, task, layer, keyStar);
+            NDArray u = updateDirection(statistics, layer, settings.covarianceRidge(), keyStar, anchor);
+            NDArray residual = v.value().sub(anchor.reshape(1, -1).matMul(w).reshape(-1).add(b));
             edit.set(weightName(layer), w.add(u.reshape(-1, 1).matMul(residual.reshape(1, -1))));
             return new Applied(edit, new int[] {layer}, v.steps(), v.loss());
         } catch (RuntimeException e) {
@@ -68,14 +84,13 @@ public final class RomeEditor implements Editor {
     }
 
     /**
-     * u = C⁻¹k* / ((C⁻¹k*)ᵀ k*): the update adds (uᵀk) (v* − W k*) to the MLP output wherever the key is k, so uᵀk* = 1.
-     * In the manager of {@code keyStar}.
+     * u = C⁻¹k* / ((C⁻¹k*)ᵀ k_a): the update adds (uᵀk) (v* − W k_a) to the MLP output wherever the key is k, so
+     * uᵀk_a = 1 at the anchor key k_a. In the manager of {@code keyStar}.
      */
-    static NDArray updateDirection(KeyStatistics statistics, int layer, double ridge, NDArray keyStar) {
-        NDArray k64 = keyStar.toType(DataType.FLOAT64, false);
+    static NDArray updateDirection(KeyStatistics statistics, int layer, double ridge, NDArray keyStar, NDArray anchor) {
         // kᵀC⁻¹ = (C⁻¹k)ᵀ as C is symmetric; with k first the result stays in the key's manager
-        NDArray u = k64.reshape(1, -1).matMul(statistics.inverseCovariance(layer, ridge)).reshape(-1);
-        return u.div(u.dot(k64)).toType(DataType.FLOAT32, false);
+        NDArray u = keyStar.toType(DataType.FLOAT64, false).reshape(1, -1).matMul(statistics.inverseCovariance(layer, ridge)).reshape(-1);
+        return u.div(u.dot(anchor.toType(DataType.FLOAT64, false))).toType(DataType.FLOAT32, false);
     }
 
     /** The vector v* that {@code apply} wrote for k* (for tests: the edited weight maps k* to it). */

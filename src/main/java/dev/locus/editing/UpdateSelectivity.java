@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * Where ROME's rank-one update at a layer acts, before any value is optimised. The update adds
  * s · (v* − W k*) to the MLP output of every token whose key is k, with s = uᵀk and
- * u = C⁻¹k* / ((C⁻¹k*)ᵀ k*) ({@link RomeEditor#updateDirection}); s = 1 at k*. A selective edit has
+ * u = C⁻¹k* / ((C⁻¹k*)ᵀ k*) ({@link RomeEditor#updateDirection}); s = 1 at k* (with the update anchored at the
+ * edit prompt's key, {@link RomeSettings.Anchor#PROMPT_KEY}, every s is divided by the prompt's). A selective edit has
  * s ≈ 1 at the subject of the edit prompt and its paraphrases and s ≈ 0 on the neighbours' tokens.
  * Neighbours that receive a sizeable s change their prediction however v* is chosen: this is the
  * diagnosis of neighbourhood bleed, and how it depends on the ridge added to C.
@@ -36,7 +37,7 @@ public final class UpdateSelectivity {
         EditTask task = EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew());
         try (NDManager m = lm.manager().newSubManager()) {
             NDArray keyStar = SubjectActivations.mean(lm, m, EditPrompts.of(lm, prefixes, task), task, HookPoint.mlpKey(layer));
-            NDArray u = RomeEditor.updateDirection(statistics, layer, ridge, keyStar);
+            NDArray u = RomeEditor.updateDirection(statistics, layer, ridge, keyStar, keyStar);
             float[] prompt = responses(lm, m, fact.prompt(), u, layer);
             int lastSubject = lastSubjectToken(lm, fact.prompt(), fact.subject());
             double promptOtherMax = 0;

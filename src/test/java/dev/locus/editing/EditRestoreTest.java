@@ -23,7 +23,7 @@ class EditRestoreTest {
             List<String> prefixes = ContextPrefixes.sample(lm, 0, 2, 5);
             ValueSettings quick = new ValueSettings(3, 0.5, 0.0625, 0.5, 40, 5e-2);
             List<Editor> editors = List.of(
-                    new RomeEditor(lm, statistics, prefixes, new RomeSettings(quick, 1)),
+                    new RomeEditor(lm, statistics, prefixes, new RomeSettings(quick, 1, RomeSettings.Anchor.PROMPT_KEY)),
                     new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, 15_000, 1)),
                     new FineTuneEditor(lm, FineTuneSettings.of(1, 3, 1e-2)),
                     new FineTuneEditor(lm, FineTuneSettings.of(5, 3, 1e-3)),
