@@ -30,6 +30,18 @@ class EditingConfigTest {
     }
 
     @Test
+    void romeSettingsWithoutAnAnchorUseThePapersMeanKey() throws Exception {
+        String value = "{\"steps\": 20, \"learningRate\": 0.5, \"klFactor\": 0.0625, \"weightDecay\": 0.5, "
+                + "\"clampNormFactor\": 4, \"stopLoss\": 0.05}";
+        Path file = Files.writeString(dir.resolve("rome.json"), "{\"rome\": {\"ERROR_INJECTION\": {\"value\": " + value
+                + ", \"covarianceRidge\": 0}, \"FACT_FORCING\": {\"value\": " + value
+                + ", \"covarianceRidge\": 0, \"anchor\": \"PROMPT_KEY\"}}}");
+        EditingConfig read = EditingConfig.read(file);
+        assertEquals(RomeSettings.Anchor.MEAN_KEY, read.rome().get(EditingProblem.ERROR_INJECTION).anchor());
+        assertEquals(RomeSettings.Anchor.PROMPT_KEY, read.rome().get(EditingProblem.FACT_FORCING).anchor());
+    }
+
+    @Test
     void anUnreadableFileIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EditingConfig.named(dir.resolve("none.json").toString()));
         assertTrue(e.getMessage().startsWith("cannot read editing configuration"), e.getMessage());
