@@ -58,7 +58,10 @@ public final class StudyFigure {
                 .xAxisTitle(String.format("layer    R² ~layer %.2f, ~tracing %.2f, ~both %.2f", s.fit().layerR2(),
                         s.fit().tracingR2(), s.fit().bothR2()))
                 .build();
-        chart.getStyler().setYAxisMin(0.0);
+        // Rewrite scores can be negative (a raising edit that lowered p); the axis then extends below 0.
+        double lowest = s.layers().stream().mapToDouble(l -> Math.min(Math.min(l.rewrite(), l.paraphrase()), l.neighborhood()))
+                .min().orElse(0);
+        chart.getStyler().setYAxisMin(Math.min(0.0, Math.floor(lowest * 10) / 10));
         chart.getStyler().setYAxisMax(1.0);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
