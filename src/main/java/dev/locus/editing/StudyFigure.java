@@ -1,13 +1,12 @@
 package dev.locus.editing;
 
+import dev.locus.tracing.Png;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -43,13 +42,7 @@ public final class StudyFigure {
         } finally {
             g.dispose();
         }
-        Path parent = png.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        if (!ImageIO.write(figure, "png", png.toFile())) {
-            throw new IOException("no PNG writer available");
-        }
+        Png.write(figure, png);
     }
 
     private static XYChart panel(StudySummary s) {

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,7 +15,6 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.style.HeatMapStyler;
@@ -173,13 +171,7 @@ public final class TraceHeatmap {
         } finally {
             g.dispose();
         }
-        Path parent = png.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        if (!ImageIO.write(figure, "png", png.toFile())) {
-            throw new IOException("no PNG writer available");
-        }
+        Png.write(figure, png);
     }
 
     private static HeatMapChart panel(TraceKind kind, int window, List<String> rows, double[][] grid, String valueLabel,
