@@ -38,6 +38,11 @@ record EditPrompts(List<long[]> prompts, int[][] spans, long[] target, long[] kl
     }
 
     int[] lastSubjectTokens() {
+        return lastTokens(spans);
+    }
+
+    /** The last position of each span [first, last + 1). */
+    static int[] lastTokens(int[][] spans) {
         int[] last = new int[spans.length];
         for (int i = 0; i < spans.length; i++) {
             last[i] = spans[i][1] - 1;

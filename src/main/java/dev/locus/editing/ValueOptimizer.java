@@ -44,10 +44,7 @@ final class ValueOptimizer {
         int length = (int) batch.inputs().ids().getShape().get(1);
         int[][] spans = Arrays.copyOf(p.spans(), rows + 1);
         spans[rows] = p.klSpan();
-        int[] last = new int[rows + 1];
-        for (int r = 0; r <= rows; r++) {
-            last[r] = spans[r][1] - 1;
-        }
+        int[] last = EditPrompts.lastTokens(spans);
         int klLast = p.klPrompt().length - 1;
         Hooks noise = task.corruption(m, spans, length);
 
