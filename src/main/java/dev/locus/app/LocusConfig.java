@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 
-/** The service's configuration (prefix {@code locus}); every key is documented in application.properties. */
+/** The service's configuration (prefix {@code locus}); every key and its default is here. */
 @ConfigMapping(prefix = "locus")
 public interface LocusConfig {
 
