@@ -1,6 +1,7 @@
 package dev.locus.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.stream.EmbeddedKafka;
 import dev.locus.stream.ResultsAggregator;
 import dev.locus.stream.StatsState;
 import java.io.IOException;

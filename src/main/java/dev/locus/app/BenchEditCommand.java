@@ -3,7 +3,7 @@ package dev.locus.app;
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
-import dev.locus.editing.EditingStudy;
+import dev.locus.study.EditingStudy;
 import dev.locus.editing.Editor;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;

@@ -2,13 +2,14 @@ package dev.locus.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactIntake;
 import dev.locus.facts.FactsJsonl;
-import dev.locus.stream.FactStudyRunner;
+import dev.locus.study.FactStudyRunner;
 import dev.locus.stream.FactWorker;
-import dev.locus.stream.ResultEvent;
-import dev.locus.stream.WorkerSettings;
+import dev.locus.study.ResultEvent;
+import dev.locus.study.StudySettings;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.TraceOutcome;
@@ -112,8 +113,8 @@ public class BenchServiceCommand implements Runnable {
         System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(interopThreads));
         System.out.printf("load average at start: %s%n", BenchAggregatorCommand.loadAverage());
 
-        WorkerSettings base = FactWorker.settings(config);
-        WorkerSettings s = new WorkerSettings(base.modelDir(), base.modelName(), base.device(), base.methods(), base.problems(),
+        StudySettings base = FactWorker.settings(config);
+        StudySettings s = new StudySettings(base.modelDir(), base.modelName(), base.device(), base.methods(), base.problems(),
                 layers != null ? layers : base.layers(), base.samples(), base.seed(), base.windows(), base.noiseSigma(),
                 base.noiseSubjects(), base.minPClean(), base.editingConfig(), base.corpus(), base.cacheDir());
         List<Fact> all = facts();
@@ -336,7 +337,7 @@ public class BenchServiceCommand implements Runnable {
         }
     }
 
-    private Service startService(AtomicReference<Process> holder, Path tmp, WorkerSettings s, int[] gridLayers, int t, String model)
+    private Service startService(AtomicReference<Process> holder, Path tmp, StudySettings s, int[] gridLayers, int t, String model)
             throws IOException, InterruptedException {
         Path jar = app != null ? app : ownJar();
         int port = freePort();

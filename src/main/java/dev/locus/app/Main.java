@@ -1,5 +1,6 @@
 package dev.locus.app;
 
+import dev.locus.stream.EmbeddedKafka;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;

@@ -12,7 +12,7 @@ import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.NaiveTracer;
 import dev.locus.tracing.NoiseLevel;
-import dev.locus.tracing.TraceHeatmap;
+import dev.locus.figures.TraceHeatmap;
 import dev.locus.tracing.TraceJson;
 import dev.locus.tracing.TraceOutcome;
 import dev.locus.tracing.Tracer;

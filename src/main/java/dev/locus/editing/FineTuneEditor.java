@@ -9,9 +9,9 @@ import ai.djl.training.GradientCollector;
 import dev.locus.model.Adam;
 import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.LayerWindow;
 import dev.locus.model.TargetScoring;
 import dev.locus.model.Weights;
-import dev.locus.tracing.TraceKind;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,17 +39,17 @@ public final class FineTuneEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        int[] window = TraceKind.window(layer, settings.window(), lm.config().nLayer());
+        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.config().nLayer());
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts p = EditPrompts.of(lm, List.of(""), task);
             TargetScoring scoring = TargetScoring.of(m, p.prompts(), List.of(p.target()), false, lm.config().nPositions());
             var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1));
             // Blocks before the window do not depend on the tuned weights: run them once.
-            NDArray entering = lm.model().streamInto(window[0], scoring.inputs().ids(), noise);
+            NDArray entering = lm.model().streamInto(window.start(), scoring.inputs().ids(), noise);
             Map<String, NDArray> tuned = new LinkedHashMap<>();
             Map<String, NDArray[]> bounds = new LinkedHashMap<>();
-            for (int l = window[0]; l < window[1]; l++) {
+            for (int l = window.start(); l < window.end(); l++) {
                 for (String name : List.of(RomeEditor.weightName(l), RomeEditor.biasName(l))) {
                     NDArray original = lm.model().weights().get(name);
                     NDArray copy = original.duplicate();
@@ -70,7 +70,7 @@ public final class FineTuneEditor implements Editor {
             for (; steps < settings.steps(); steps++) {
                 try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     scope.suppressNotUsedWarning();
-                    NDArray logp = scoring.logProbs(lm.model().forwardFrom(window[0], entering, Hooks.none()));
+                    NDArray logp = scoring.logProbs(lm.model().forwardFrom(window.start(), entering, Hooks.none()));
                     NDArray total = (task.raise() ? logp : logp.exp()).sum().mul(scale);
                     loss = total.getFloat();
                     if (!Double.isFinite(loss)) {
@@ -93,11 +93,7 @@ public final class FineTuneEditor implements Editor {
                 }
             }
             tuned.values().forEach(t -> t.setRequiresGradient(false));
-            int[] layers = new int[window[1] - window[0]];
-            for (int i = 0; i < layers.length; i++) {
-                layers[i] = window[0] + i;
-            }
-            return new Applied(edit, layers, steps, loss);
+            return new Applied(edit, window.layers(), steps, loss);
         } catch (RuntimeException e) {
             edit.close();
             throw e;

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.locus.model.HookPoint;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.LayerWindow;
 import dev.locus.model.Weights;
-import dev.locus.tracing.TraceKind;
 import java.util.List;
 
 /**
@@ -37,19 +37,17 @@ public final class MemitEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        int[] window = TraceKind.window(layer, settings.window(), lm.config().nLayer());
-        int last = window[1] - 1;
+        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.config().nLayer());
+        int last = window.last();
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts withPrefixes = EditPrompts.of(lm, prefixes, task);
             EditPrompts plain = EditPrompts.of(lm, List.of(""), task);
             ValueOptimizer.Result z = ValueOptimizer.optimise(lm, m, withPrefixes, task, HookPoint.blockOut(last), settings.z());
-            int[] layers = new int[window[1] - window[0]];
-            for (int i = window[0]; i < window[1]; i++) {
-                layers[i - window[0]] = i;
+            for (int i = window.start(); i < window.end(); i++) {
                 NDArray k = SubjectActivations.mean(lm, m, withPrefixes, task, HookPoint.mlpKey(i)).toType(DataType.FLOAT64, false);
                 NDArray h = SubjectActivations.mean(lm, m, plain, task, HookPoint.blockOut(last));
-                NDArray gap = z.value().sub(h).div(window[1] - i);
+                NDArray gap = z.value().sub(h).div(window.end() - i);
                 NDArray c = k.reshape(1, -1).matMul(statistics.inverseCovariance(i, settings.covarianceRidge())).reshape(-1); // (C⁻¹k)ᵀ, C symmetric
                 NDArray x = c.div(c.dot(k).add(settings.lambda())).toType(DataType.FLOAT32, false);
                 NDArray w = lm.model().weights().get(RomeEditor.weightName(i));
@@ -58,7 +56,7 @@ public final class MemitEditor implements Editor {
                 }
                 edit.set(RomeEditor.weightName(i), w.add(x.reshape(-1, 1).matMul(gap.reshape(1, -1))));
             }
-            return new Applied(edit, layers, z.steps(), z.loss());
+            return new Applied(edit, window.layers(), z.steps(), z.loss());
         } catch (RuntimeException e) {
             edit.close();
             throw e;

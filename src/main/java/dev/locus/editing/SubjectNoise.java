@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.locus.model.HookPoint;
 import dev.locus.model.Hooks;
-import dev.locus.model.Intervention;
 import dev.locus.tracing.NoiseSource;
 
 /**

@@ -1,6 +1,6 @@
 package dev.locus.stream;
 
-import dev.locus.app.LocusConfig;
+import dev.locus.config.LocusConfig;
 import dev.locus.stats.LayerStatistics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;

@@ -2,7 +2,7 @@ package dev.locus.stream;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.locus.app.LocusConfig;
+import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
 import dev.locus.testbed.Testbed;
 import io.quarkus.runtime.StartupEvent;

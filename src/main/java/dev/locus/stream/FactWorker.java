@@ -2,8 +2,11 @@ package dev.locus.stream;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.locus.app.LocusConfig;
+import dev.locus.config.LocusConfig;
 import dev.locus.facts.FactIntake;
+import dev.locus.study.FactStudyRunner;
+import dev.locus.study.ResultEvent;
+import dev.locus.study.StudySettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.ShutdownEvent;
@@ -59,7 +62,7 @@ public class FactWorker {
             return;
         }
         intake = new FactIntake(new FactIntake.Limits(config.limits().maxMessageBytes(), config.limits().maxPromptChars()));
-        WorkerSettings settings = settings(config);
+        StudySettings settings = settings(config);
         // Loading happens off the startup thread; the first fact waits for it.
         runner = CompletableFuture.supplyAsync(() -> {
             long start = System.nanoTime();
@@ -185,10 +188,10 @@ public class FactWorker {
         return Timer.builder(name).tags(tags).publishPercentileHistogram().register(registry);
     }
 
-    public static WorkerSettings settings(LocusConfig c) {
+    public static StudySettings settings(LocusConfig c) {
         Map<String, Integer> windows = c.tracing().windows();
         int[] layers = c.grid().layers().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).orElse(null);
-        return new WorkerSettings(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device(), c.grid().methods(), c.grid().problems(),
+        return new StudySettings(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device(), c.grid().methods(), c.grid().problems(),
                 layers, c.tracing().samples(), c.tracing().seed(), windows, c.tracing().noiseSigma().orElse(Double.NaN),
                 c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean(), c.editing().config(),
                 c.editing().corpus().orElse(null), c.editing().cache());

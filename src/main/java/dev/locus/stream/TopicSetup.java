@@ -1,6 +1,6 @@
 package dev.locus.stream;
 
-import dev.locus.app.LocusConfig;
+import dev.locus.config.LocusConfig;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.annotation.Priority;

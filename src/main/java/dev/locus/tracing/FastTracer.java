@@ -7,6 +7,7 @@ import dev.locus.model.HookPoint;
 import dev.locus.model.Hooks;
 import dev.locus.model.Intervention;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.LayerWindow;
 import dev.locus.model.Selection;
 import dev.locus.model.TargetScoring;
 import java.util.ArrayList;
@@ -66,8 +67,8 @@ public final class FastTracer extends Tracer {
                 List<Cell> cells = new ArrayList<>();
                 for (TraceKind kind : TraceKind.values()) {
                     for (int layer = 0; layer < layers; layer++) {
-                        int[] window = TraceKind.window(layer, settings.window(kind), layers);
-                        cells.add(new Cell(kind, layer, window[0], window[1], t));
+                        LayerWindow window = LayerWindow.around(layer, settings.window(kind), layers);
+                        cells.add(new Cell(kind, layer, window.start(), window.end(), t));
                     }
                 }
                 cells.sort(Comparator.comparingInt(Cell::start));

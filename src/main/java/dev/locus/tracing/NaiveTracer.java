@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import dev.locus.model.Hooks;
 import dev.locus.model.Intervention;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.LayerWindow;
 import dev.locus.model.Selection;
 import java.util.Map;
 
@@ -26,10 +27,10 @@ public final class NaiveTracer extends Tracer {
         Map<TraceKind, double[][]> grids = emptyGrids(s, pCorrupt, layers);
         for (TraceKind kind : TraceKind.values()) {
             for (int layer = 0; layer < layers; layer++) {
-                int[] window = TraceKind.window(layer, settings.window(kind), layers);
+                LayerWindow window = LayerWindow.around(layer, settings.window(kind), layers);
                 for (int t = s.tracedFrom(); t < s.promptLength(); t++) {
                     Hooks restore = Hooks.none();
-                    for (int l = window[0]; l < window[1]; l++) {
+                    for (int l = window.start(); l < window.end(); l++) {
                         restore.add(kind.at(l), Intervention.copyFromRow(0, Selection.positions(t)));
                     }
                     grids.get(kind)[t][layer] = meanOfNoisyRows(s, rows, restore);

@@ -14,12 +14,6 @@ public enum TraceKind {
         };
     }
 
-    /** Layers [max(0, ℓ − ⌊w/2⌋), min(L, ℓ − ⌊w/2⌋ + w)) of a window of size w around ℓ, clipped at the ends. */
-    public static int[] window(int layer, int size, int layers) {
-        int start = layer - size / 2;
-        return new int[] {Math.max(0, start), Math.min(layers, start + size)};
-    }
-
     public String label() {
         return name().toLowerCase();
     }

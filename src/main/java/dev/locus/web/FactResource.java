@@ -1,6 +1,6 @@
 package dev.locus.web;
 
-import dev.locus.app.LocusConfig;
+import dev.locus.config.LocusConfig;
 import dev.locus.facts.FactIntake;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.reactive.messaging.MutinyEmitter;

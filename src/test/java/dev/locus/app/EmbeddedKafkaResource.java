@@ -1,5 +1,6 @@
 package dev.locus.app;
 
+import dev.locus.stream.EmbeddedKafka;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

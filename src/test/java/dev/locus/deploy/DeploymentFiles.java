@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.locus.app.LocusConfig;
+import dev.locus.config.LocusConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Method;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.locus.app.EmbeddedKafka;
+import dev.locus.stream.EmbeddedKafka;
 import dev.locus.stats.LayerStatistics;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -14,6 +14,8 @@ import dev.locus.editing.EditingProblem;
 import dev.locus.editing.FineTuneSettings;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactIntake;
+import dev.locus.study.FactStudyRunner;
+import dev.locus.study.StudySettings;
 import dev.locus.testbed.Testbed;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -52,7 +54,7 @@ class EventSchemasTest {
         String otherObject = facts.stream().filter(f -> !f.relationId().equals(known.relationId())).findFirst().orElseThrow().targetTrue();
         Fact unknown = new Fact("schemas-unknown", known.subject(), known.prompt(), otherObject, known.targetNew(),
                 known.paraphrasePrompts(), known.neighborhoodPrompts(), known.relationId());
-        WorkerSettings all = new WorkerSettings(null, null, "cpu", METHODS, PROBLEMS, new int[] {2}, 3, 1, Map.of(), Double.NaN, null, 0.02,
+        StudySettings all = new StudySettings(null, null, "cpu", METHODS, PROBLEMS, new int[] {2}, 3, 1, Map.of(), Double.NaN, null, 0.02,
                 "testbed", null, CACHE);
         try (FactStudyRunner runner = FactStudyRunner.open(all, msg -> {})) {
             for (Fact fact : List.of(known, unknown)) { // one known fact covers every method × problem
@@ -68,7 +70,7 @@ class EventSchemasTest {
         Path config = CACHE.resolve("schemas-test-diverging-ft.json");
         Files.createDirectories(CACHE);
         JSON.writeValue(config.toFile(), new EditingConfig(testbed.rome(), testbed.memit(), diverging, testbed.ft5(), testbed.contextPrefixes()));
-        WorkerSettings failing = new WorkerSettings(null, null, "cpu", List.of("ft-1"), List.of("error_injection"), new int[] {2}, 3, 1, Map.of(),
+        StudySettings failing = new StudySettings(null, null, "cpu", List.of("ft-1"), List.of("error_injection"), new int[] {2}, 3, 1, Map.of(),
                 Double.NaN, null, 0.02, config.toString(), null, CACHE);
         try (FactStudyRunner runner = FactStudyRunner.open(failing, msg -> {})) {
             runner.run(facts.get(2), event -> RESULTS.add(write(event)));

@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

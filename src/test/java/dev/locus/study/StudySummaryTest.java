@@ -1,8 +1,10 @@
-package dev.locus.editing;
+package dev.locus.study;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.locus.editing.EditResult;
+import dev.locus.figures.StudyFigure;
 import dev.locus.stats.LayerRegression;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;

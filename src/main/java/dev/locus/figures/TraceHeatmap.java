@@ -1,5 +1,7 @@
-package dev.locus.tracing;
+package dev.locus.figures;
 
+import dev.locus.tracing.CausalTrace;
+import dev.locus.tracing.TraceKind;
 import java.awt.Color;
 import java.awt.Dimension;
 import java.awt.Graphics2D;

@@ -1,4 +1,4 @@
-package dev.locus.tracing;
+package dev.locus.figures;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.locus.tracing.TraceHeatmap.TokenGroup;
+import dev.locus.figures.TraceHeatmap.TokenGroup;
+import dev.locus.tracing.CausalTrace;
+import dev.locus.tracing.TraceJson;
+import dev.locus.tracing.TraceKind;
 import java.awt.Dimension;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.locus.stream;
+package dev.locus.study;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
-import dev.locus.editing.EditingStudy;
+import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;
@@ -57,7 +57,7 @@ public final class FactStudyRunner implements AutoCloseable {
     }
 
     /** Loads the model and prepares tracing and editing; {@code progress} hears about slow steps. */
-    public static FactStudyRunner open(WorkerSettings s, Consumer<String> progress) {
+    public static FactStudyRunner open(StudySettings s, Consumer<String> progress) {
         List<String> methods = s.methods().stream().map(m -> m.trim().toLowerCase(Locale.ROOT)).toList();
         for (String method : methods) {
             if (!EditingConfig.METHODS.contains(method)) {
@@ -109,7 +109,7 @@ public final class FactStudyRunner implements AutoCloseable {
         }
     }
 
-    private static double estimatedSigma(LanguageModel lm, WorkerSettings s) {
+    private static double estimatedSigma(LanguageModel lm, StudySettings s) {
         if (s.noiseSubjects() == null) {
             throw new IllegalArgumentException("set the tracing noise σ (locus.tracing.noise-sigma) or a facts file to estimate it "
                     + "from (locus.tracing.noise-subjects) for a model other than the testbed");
@@ -122,7 +122,7 @@ public final class FactStudyRunner implements AutoCloseable {
         }
     }
 
-    private static KeyStatistics keyStatistics(LanguageModel lm, WorkerSettings s, boolean testbed, Consumer<String> progress) {
+    private static KeyStatistics keyStatistics(LanguageModel lm, StudySettings s, boolean testbed, Consumer<String> progress) {
         if (testbed && s.corpus() == null) {
             return Testbed.keyStatistics(lm, s.cacheDir(), progress);
         }

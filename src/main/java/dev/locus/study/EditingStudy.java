@@ -1,5 +1,11 @@
-package dev.locus.editing;
+package dev.locus.study;
 
+import dev.locus.editing.EditEvaluator;
+import dev.locus.editing.EditResult;
+import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Editor;
+import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.model.Adam;
 import dev.locus.model.LanguageModel;

@@ -1,5 +1,8 @@
-package dev.locus.editing;
+package dev.locus.study;
 
+import dev.locus.editing.EditResult;
+import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingProblem;
 import dev.locus.stats.LayerRegression;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,4 +1,4 @@
-package dev.locus.tracing;
+package dev.locus.figures;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.locus.stream;
+package dev.locus.study;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -16,6 +16,6 @@ import java.util.Map;
  * @param corpus        text file (one passage per line) for ROME/MEMIT key statistics of a model other than the testbed
  * @param cacheDir      where key statistics are cached
  */
-public record WorkerSettings(Path modelDir, String modelName, String device, List<String> methods, List<String> problems, int[] layers,
+public record StudySettings(Path modelDir, String modelName, String device, List<String> methods, List<String> problems, int[] layers,
                              int samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects,
                              double minPClean, String editingConfig, Path corpus, Path cacheDir) {}

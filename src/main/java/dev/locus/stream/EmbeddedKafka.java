@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.stream;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

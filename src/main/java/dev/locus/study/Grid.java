@@ -1,4 +1,4 @@
-package dev.locus.stream;
+package dev.locus.study;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,7 @@
-package dev.locus.editing;
+package dev.locus.figures;
 
-import dev.locus.tracing.Png;
+import dev.locus.figures.Png;
+import dev.locus.study.StudySummary;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
