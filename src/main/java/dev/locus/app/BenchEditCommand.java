@@ -2,6 +2,7 @@ package dev.locus.app;
 
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.Editor;
@@ -45,7 +46,7 @@ public class BenchEditCommand implements Runnable {
             List<String> prefixes = config.prefixes(lm, 0);
             EditEvaluator evaluator = new EditEvaluator(lm, sigma, 1);
             EditEvaluator.Setup setup = evaluator.setup(facts.get(0), EditingProblem.ERROR_INJECTION);
-            for (String method : EditingConfig.METHODS) {
+            for (EditingMethod method : EditingMethod.values()) {
                 Editor editor = config.editor(method, EditingProblem.ERROR_INJECTION, lm, statistics, prefixes);
                 List<Double> ms = new ArrayList<>();
                 for (int r = -1; r < runs; r++) { // one untimed warm-up (and key statistics on first use)
@@ -63,7 +64,7 @@ public class BenchEditCommand implements Runnable {
             for (int i = 0; i < protocolFacts; i++) {
                 int[] edits = {0};
                 Fact f = facts.get(1 + i);
-                perFact.add(BenchTraceCommand.time(() -> study.run(f, EditingConfig.METHODS, Arrays.asList(EditingProblem.values()),
+                perFact.add(BenchTraceCommand.time(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()),
                         layers, r -> edits[0]++)));
                 System.out.printf("protocol for %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(),
                         edits[0], layers.length, perFact.get(i) / 1000);

@@ -3,6 +3,7 @@ package dev.locus.app;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
@@ -74,7 +75,8 @@ public class EditStudyCommand implements Runnable {
             List<Fact> all = Testbed.facts();
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
             int[] editLayers = layers != null ? layers : IntStream.range(0, lm.config().nLayer()).toArray();
-            List<EditingProblem> problemList = problems.stream().map(p -> EditingProblem.valueOf(p.toUpperCase())).toList();
+            List<EditingMethod> methodList = methods.stream().map(EditingMethod::parse).toList();
+            List<EditingProblem> problemList = problems.stream().map(EditingProblem::parse).toList();
             double sigma = Testbed.noiseSigma(lm);
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
             EditingConfig editing = EditingConfig.named(config);
@@ -83,7 +85,7 @@ public class EditStudyCommand implements Runnable {
             List<EditResult> results = new ArrayList<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {
-                TraceOutcome outcome = study.run(facts.get(i), methods, problemList, editLayers, r -> {
+                TraceOutcome outcome = study.run(facts.get(i), methodList, problemList, editLayers, r -> {
                     results.add(r);
                     try {
                         writer.write(json.writeValueAsString(r));

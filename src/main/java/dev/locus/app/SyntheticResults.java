@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.model.Sha256;
 import dev.locus.study.Grid;
@@ -43,7 +44,7 @@ public final class SyntheticResults {
 
     public static Events generate(int n, double duplicateRate, long seed) {
         Random random = new Random(seed);
-        List<String> methods = EditingConfig.METHODS;
+        List<String> methods = EditingMethod.labels();
         List<String> problems = Arrays.stream(EditingProblem.values()).map(EditingProblem::label).toList();
         int[] layers = IntStream.range(0, LAYERS).toArray();
         Map<String, Integer> windows = new LinkedHashMap<>();

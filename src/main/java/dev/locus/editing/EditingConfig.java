@@ -24,8 +24,6 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         contextPrefixes = contextPrefixes == null ? ContextPrefixes.PUBLISHED_PER_LENGTH : contextPrefixes;
     }
 
-    public static final List<String> METHODS = List.of("rome", "memit", "ft-1", "ft-5");
-
     /** Published GPT-J values (ALGORITHMS.md §2); ROME's update anchored at the prompt's key as in the authors' code, which produced them. */
     public static EditingConfig gptJ() {
         return new EditingConfig(
@@ -108,13 +106,12 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     }
 
     /** The editor of {@code method} configured for {@code problem}. */
-    public Editor editor(String method, EditingProblem problem, LanguageModel lm, KeyStatistics statistics, List<String> prefixes) {
+    public Editor editor(EditingMethod method, EditingProblem problem, LanguageModel lm, KeyStatistics statistics, List<String> prefixes) {
         return switch (method) {
-            case "rome" -> new RomeEditor(lm, statistics, prefixes, rome.get(problem));
-            case "memit" -> new MemitEditor(lm, statistics, prefixes, memit.get(problem));
-            case "ft-1" -> new FineTuneEditor(lm, ft1.get(problem));
-            case "ft-5" -> new FineTuneEditor(lm, ft5.get(problem));
-            default -> throw new IllegalArgumentException("unknown editing method '" + method + "'; known: " + METHODS);
+            case ROME -> new RomeEditor(lm, statistics, prefixes, rome.get(problem));
+            case MEMIT -> new MemitEditor(lm, statistics, prefixes, memit.get(problem));
+            case FT_1 -> new FineTuneEditor(lm, ft1.get(problem));
+            case FT_5 -> new FineTuneEditor(lm, ft5.get(problem));
         };
     }
 

@@ -1,5 +1,8 @@
 package dev.locus.editing;
 
+import java.util.Arrays;
+import java.util.Locale;
+
 /** The five editing problems of the study (ALGORITHMS.md §3). */
 public enum EditingProblem {
     /** raise p(o_new | p) */
@@ -44,6 +47,17 @@ public enum EditingProblem {
     }
 
     public String label() {
-        return name().toLowerCase();
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The problem with this label (e.g. "error_injection"), ignoring case and surrounding blanks; the message lists the known ones. */
+    public static EditingProblem parse(String label) {
+        for (EditingProblem p : values()) {
+            if (p.label().equals(label.trim().toLowerCase(Locale.ROOT))) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("unknown editing problem '" + label + "'; known: "
+                + Arrays.stream(values()).map(EditingProblem::label).toList());
     }
 }

@@ -3,6 +3,7 @@ package dev.locus.study;
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.editing.Editor;
 import dev.locus.editing.KeyStatistics;
@@ -38,12 +39,12 @@ public final class EditingStudy {
     }
 
     /** Runs the protocol; returns the trace outcome (a not-analysed fact gets no edits). */
-    public TraceOutcome run(Fact fact, List<String> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink) {
+    public TraceOutcome run(Fact fact, List<EditingMethod> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink) {
         return run(fact, methods, problems, layers, sink, trace -> {});
     }
 
     /** As {@link #run(Fact, List, List, int[], Consumer)}, handing the trace to {@code onTrace} before the first edit. */
-    public TraceOutcome run(Fact fact, List<String> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink,
+    public TraceOutcome run(Fact fact, List<EditingMethod> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink,
                             Consumer<CausalTrace> onTrace) {
         Adam.outsideAutograd(); // the caller's thread may never have loaded the engine (see there)
         TraceOutcome outcome = tracer.trace(fact.prompt(), fact.subject(), fact.targetTrue());
@@ -52,7 +53,7 @@ public final class EditingStudy {
             double[] localization = trace.localization();
             for (EditingProblem problem : problems) {
                 EditEvaluator.Setup setup = evaluator.setup(fact, problem);
-                for (String method : methods) {
+                for (EditingMethod method : methods) {
                     Editor editor = config.editor(method, problem, lm, statistics, prefixes);
                     for (int layer : layers) {
                         sink.accept(evaluator.evaluate(setup, editor, layer, localization[layer]));

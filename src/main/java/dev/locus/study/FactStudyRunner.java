@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
@@ -25,7 +26,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
@@ -43,28 +43,26 @@ public final class FactStudyRunner implements AutoCloseable {
     private final String fingerprint;
     private final Grid grid;
     private final String gridId;
+    private final List<EditingMethod> methods;
     private final List<EditingProblem> problems;
     private final EditingStudy study;
 
-    private FactStudyRunner(LanguageModel lm, String modelName, Grid grid, List<EditingProblem> problems, EditingStudy study) {
+    private FactStudyRunner(LanguageModel lm, String modelName, Grid grid, List<EditingMethod> methods, List<EditingProblem> problems,
+                            EditingStudy study) {
         this.lm = lm;
         this.modelName = modelName;
         this.fingerprint = lm.model().weights().fingerprint();
         this.grid = grid;
         this.gridId = grid.id();
+        this.methods = methods;
         this.problems = problems;
         this.study = study;
     }
 
     /** Loads the model and prepares tracing and editing; {@code progress} hears about slow steps. */
     public static FactStudyRunner open(StudySettings s, Consumer<String> progress) {
-        List<String> methods = s.methods().stream().map(m -> m.trim().toLowerCase(Locale.ROOT)).toList();
-        for (String method : methods) {
-            if (!EditingConfig.METHODS.contains(method)) {
-                throw new IllegalArgumentException("unknown editing method '" + method + "'; known: " + EditingConfig.METHODS);
-            }
-        }
-        List<EditingProblem> problems = s.problems().stream().map(FactStudyRunner::problem).toList();
+        List<EditingMethod> methods = s.methods().stream().map(EditingMethod::parse).toList();
+        List<EditingProblem> problems = s.problems().stream().map(EditingProblem::parse).toList();
         boolean testbed = s.modelDir() == null;
         Device device = Device.fromName(s.device());
         LanguageModel lm = LanguageModel.load(testbed ? Testbed.directory() : s.modelDir(), device);
@@ -84,28 +82,19 @@ public final class FactStudyRunner implements AutoCloseable {
             TracingSettings defaults = TracingSettings.defaults();
             TracingSettings tracing = new TracingSettings(s.samples(), windows, s.seed(), sigma, defaults.noiseFactor(),
                     defaults.firstTokenOnly(), s.minPClean(), defaults.fromSubject(), defaults.maxBatchRows());
-            KeyStatistics statistics = methods.stream().anyMatch(m -> m.equals("rome") || m.equals("memit"))
+            KeyStatistics statistics = methods.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? keyStatistics(lm, s, testbed, progress) : null;
             EditingConfig editing = EditingConfig.named(s.editingConfig());
             EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.seed()), new FastTracer(lm, tracing, sigma));
             Map<String, Integer> windowLabels = new java.util.LinkedHashMap<>();
             windows.forEach((k, v) -> windowLabels.put(k.label(), v));
-            Grid grid = new Grid(methods, problems.stream().map(EditingProblem::label).toList(), layers, s.samples(), s.seed(),
+            Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(), layers, s.samples(), s.seed(),
                     windowLabels, sigma, s.minPClean(), s.editingConfig(), editing.fingerprint());
             String name = s.modelName() != null ? s.modelName() : testbed ? "testbed" : s.modelDir().getFileName().toString();
-            return new FactStudyRunner(lm, name, grid, problems, study);
+            return new FactStudyRunner(lm, name, grid, methods, problems, study);
         } catch (RuntimeException e) {
             lm.close();
             throw e;
-        }
-    }
-
-    private static EditingProblem problem(String label) {
-        try {
-            return EditingProblem.valueOf(label.trim().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown editing problem '" + label + "'; known: "
-                    + List.of(EditingProblem.values()).stream().map(EditingProblem::label).toList());
         }
     }
 
@@ -161,7 +150,7 @@ public final class FactStudyRunner implements AutoCloseable {
     public TraceOutcome run(Fact fact, Consumer<ResultEvent> sink) {
         String factKey = fingerprint + "|" + gridId + "|" + Sha256.hex(json(fact));
         long start = System.nanoTime();
-        TraceOutcome outcome = study.run(fact, grid.methods(), problems, grid.layers(),
+        TraceOutcome outcome = study.run(fact, methods, problems, grid.layers(),
                 edit -> sink.accept(editEvent(factKey, fact, edit)),
                 trace -> sink.accept(traceEvent(factKey, fact, trace, (System.nanoTime() - start) / 1_000_000)));
         if (outcome instanceof TraceOutcome.NotAnalysed n) {

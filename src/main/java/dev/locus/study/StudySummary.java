@@ -1,7 +1,7 @@
 package dev.locus.study;
 
 import dev.locus.editing.EditResult;
-import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.stats.LayerRegression;
 import java.util.ArrayList;
@@ -22,7 +22,7 @@ public record StudySummary(String method, String problem, int facts, int edits, 
     public record LayerMeans(int layer, int edits, double rewrite, double paraphrase, double neighborhood, double overall,
                              double tracing) {}
 
-    /** One summary per method × problem present, methods in {@link EditingConfig#METHODS} order, problems in table order. */
+    /** One summary per method × problem present, methods in {@link EditingMethod} order, problems in table order. */
     public static List<StudySummary> of(Collection<EditResult> results, int layerCount) {
         Map<String, List<EditResult>> groups = new TreeMap<>(Comparator.comparingInt(StudySummary::order).thenComparing(k -> k));
         for (EditResult r : results) {
@@ -58,7 +58,7 @@ public record StudySummary(String method, String problem, int facts, int edits, 
     /** Methods in the configured order, then problems in table order; unknown names last. */
     private static int order(String key) {
         String[] parts = key.split("\t");
-        int method = EditingConfig.METHODS.indexOf(parts[0]);
+        int method = EditingMethod.labels().indexOf(parts[0]);
         int problem = -1;
         for (EditingProblem p : EditingProblem.values()) {
             if (p.label().equals(parts[1])) {

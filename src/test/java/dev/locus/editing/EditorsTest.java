@@ -80,7 +80,7 @@ class EditorsTest {
         Thread worker = new Thread(() -> {
             try {
                 moved[0] = pNew();
-                Editor rome = EditingConfig.testbed().editor("rome", EditingProblem.ERROR_INJECTION, lm,
+                Editor rome = EditingConfig.testbed().editor(EditingMethod.ROME, EditingProblem.ERROR_INJECTION, lm,
                         TestbedEditing.statistics(lm), ContextPrefixes.sample(lm, 0, 3, 5));
                 try (Editor.Applied edit = rome.apply(EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew()), 3)) {
                     moved[1] = pNew();
