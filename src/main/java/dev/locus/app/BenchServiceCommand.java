@@ -114,9 +114,7 @@ public class BenchServiceCommand implements Runnable {
         System.out.printf("load average at start: %s%n", BenchAggregatorCommand.loadAverage());
 
         StudySettings base = FactWorker.settings(config);
-        StudySettings s = new StudySettings(base.modelDir(), base.modelName(), base.device(), base.methods(), base.problems(),
-                layers != null ? layers : base.layers(), base.samples(), base.seed(), base.windows(), base.noiseSigma(),
-                base.noiseSubjects(), base.minPClean(), base.editingConfig(), base.corpus(), base.cacheDir());
+        StudySettings s = layers == null ? base : base.withEdits(base.edits().withLayers(layers));
         List<Fact> all = facts();
         int needed = from + 1 + rounds * facts;
         if (needed > all.size()) {
@@ -139,7 +137,7 @@ public class BenchServiceCommand implements Runnable {
             tmpDir.set(tmp);
             String layerText = Arrays.stream(runner.grid().layers()).mapToObj(Integer::toString).collect(Collectors.joining(","));
             System.out.printf("grid %s: model %s, methods %s, problems %s, layers [%s], samples %d, editing config %s%n", runner.grid().id(),
-                    runner.modelName(), runner.grid().methods(), runner.grid().problems(), layerText, s.samples(), s.editingConfig());
+                    runner.modelName(), runner.grid().methods(), runner.grid().problems(), layerText, s.tracing().samples(), s.editing().config());
             int libraryWarmupEvents = study(runner, warmupFact).events();
             int engineThreads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
             int engineInterop = ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
@@ -362,30 +360,30 @@ public class BenchServiceCommand implements Runnable {
         cmd.add("-Dlocus.api.keys=" + key);
         cmd.add("-Dlocus.topics.facts=" + config.topics().facts());
         cmd.add("-Dlocus.topics.results=" + config.topics().results());
-        cmd.add("-Dlocus.grid.methods=" + String.join(",", s.methods()));
-        cmd.add("-Dlocus.grid.problems=" + String.join(",", s.problems()));
+        cmd.add("-Dlocus.grid.methods=" + String.join(",", s.edits().methods()));
+        cmd.add("-Dlocus.grid.problems=" + String.join(",", s.edits().problems()));
         cmd.add("-Dlocus.grid.layers=" + Arrays.stream(gridLayers).mapToObj(Integer::toString).collect(Collectors.joining(",")));
-        cmd.add("-Dlocus.tracing.samples=" + s.samples());
-        cmd.add("-Dlocus.tracing.seed=" + s.seed());
-        cmd.add("-Dlocus.tracing.min-p-clean=" + s.minPClean());
-        s.windows().forEach((kind, w) -> cmd.add("-Dlocus.tracing.windows." + kind + "=" + w));
-        if (!Double.isNaN(s.noiseSigma())) {
-            cmd.add("-Dlocus.tracing.noise-sigma=" + s.noiseSigma());
+        cmd.add("-Dlocus.tracing.samples=" + s.tracing().samples());
+        cmd.add("-Dlocus.tracing.seed=" + s.tracing().seed());
+        cmd.add("-Dlocus.tracing.min-p-clean=" + s.tracing().minPClean());
+        s.tracing().windows().forEach((kind, w) -> cmd.add("-Dlocus.tracing.windows." + kind + "=" + w));
+        if (!Double.isNaN(s.tracing().noiseSigma())) {
+            cmd.add("-Dlocus.tracing.noise-sigma=" + s.tracing().noiseSigma());
         }
-        if (s.noiseSubjects() != null) {
-            cmd.add("-Dlocus.tracing.noise-subjects=" + s.noiseSubjects().toAbsolutePath());
+        if (s.tracing().noiseSubjects() != null) {
+            cmd.add("-Dlocus.tracing.noise-subjects=" + s.tracing().noiseSubjects().toAbsolutePath());
         }
-        if (s.modelDir() != null) {
-            cmd.add("-Dlocus.model.dir=" + s.modelDir().toAbsolutePath());
+        if (s.model().dir() != null) {
+            cmd.add("-Dlocus.model.dir=" + s.model().dir().toAbsolutePath());
         }
-        if (s.modelName() != null) {
-            cmd.add("-Dlocus.model.name=" + s.modelName());
+        if (s.model().name() != null) {
+            cmd.add("-Dlocus.model.name=" + s.model().name());
         }
-        cmd.add("-Dlocus.editing.config=" + s.editingConfig());
-        if (s.corpus() != null) {
-            cmd.add("-Dlocus.editing.corpus=" + s.corpus().toAbsolutePath());
+        cmd.add("-Dlocus.editing.config=" + s.editing().config());
+        if (s.editing().corpus() != null) {
+            cmd.add("-Dlocus.editing.corpus=" + s.editing().corpus().toAbsolutePath());
         }
-        cmd.add("-Dlocus.editing.cache=" + s.cacheDir().toAbsolutePath());
+        cmd.add("-Dlocus.editing.cache=" + s.editing().cacheDir().toAbsolutePath());
         cmd.add("-jar");
         cmd.add(jar.toString());
         Path log = tmp.resolve("service.log");

@@ -35,9 +35,6 @@ import picocli.CommandLine.Option;
         description = "Causal tracing of one fact (heatmap of its trace) or of a facts file (heatmap averaged over the facts); "
                 + "the traces are written as JSON lines, progress and facts not analysed to standard error.")
 public class TraceCommand implements Callable<Integer> {
-    /** Subjects sampled for σ: a few hundred give thousands of embedding values, plenty for one std. */
-    private static final int NOISE_SUBJECTS = 200;
-
     enum Engine { fast, naive }
 
     @Option(names = "--model", description = "Hugging Face GPT-2 directory (default: the shipped testbed model)")
@@ -134,12 +131,10 @@ public class TraceCommand implements Callable<Integer> {
 
     /** σ is estimated once, from the same subject sample, for every fact traced. */
     private Tracer tracer(LanguageModel lm, List<Fact> noiseSample) {
-        TracingSettings d = TracingSettings.defaults();
-        TracingSettings settings = new TracingSettings(samples, d.windows(), seed, Double.NaN, d.noiseFactor(),
-                d.firstTokenOnly(), minPClean, d.fromSubject(), d.maxBatchRows());
-        List<String> subjects = noiseSample.stream().map(Fact::subject).distinct().limit(NOISE_SUBJECTS).toList();
-        double sigma = settings.noiseFactor() * NoiseLevel.embeddingStd(lm, subjects);
-        System.err.printf("noise σ = %.4g (%.3g × embedding std of %d subjects)%n", sigma, settings.noiseFactor(), subjects.size());
+        TracingSettings settings = TracingSettings.defaults().toBuilder().samples(samples).seed(seed).minCleanProbability(minPClean).build();
+        double sigma = NoiseLevel.sigma(lm, noiseSample.stream().map(Fact::subject).toList(), settings.noiseFactor());
+        System.err.printf("noise σ = %.4g (%.3g × embedding std of the first %d subjects)%n", sigma, settings.noiseFactor(),
+                Math.min(NoiseLevel.SUBJECTS, noiseSample.size()));
         return engine == Engine.fast ? new FastTracer(lm, settings, sigma) : new NaiveTracer(lm, settings, sigma);
     }
 

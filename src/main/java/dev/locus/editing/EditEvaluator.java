@@ -1,14 +1,11 @@
 package dev.locus.editing;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.locus.facts.Fact;
 import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.TargetScoring;
 import dev.locus.model.TextTokenizer;
-import dev.locus.model.TokenBatch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -96,11 +93,7 @@ public final class EditEvaluator {
         return probabilities(ids, lm.targetIds(target), (m, length) -> Hooks.none());
     }
 
-    private interface HooksFor {
-        Hooks at(NDManager m, int length);
-    }
-
-    private List<Double> probabilities(List<long[]> prompts, long[] target, HooksFor hooks) {
+    private List<Double> probabilities(List<long[]> prompts, long[] target, LanguageModel.PassHooks hooks) {
         if (prompts.isEmpty()) {
             return List.of();
         }
@@ -108,12 +101,7 @@ public final class EditEvaluator {
             TargetScoring scoring = TargetScoring.of(m, prompts, java.util.Collections.nCopies(prompts.size(), target), false,
                     lm.config().nPositions());
             Hooks h = hooks.at(m, (int) scoring.inputs().ids().getShape().get(1));
-            float[] logp = scoring.logProbs(lm.model().forward(scoring.inputs().ids(), h)).toFloatArray();
-            List<Double> out = new ArrayList<>();
-            for (float v : logp) {
-                out.add(Math.exp(v));
-            }
-            return out;
+            return Arrays.stream(scoring.probabilities(lm.model().forward(scoring.inputs().ids(), h))).boxed().toList();
         }
     }
 
@@ -122,15 +110,7 @@ public final class EditEvaluator {
         TextTokenizer.Tokens tokens = lm.tokenize(fact.prompt());
         int[] span = EditPrompts.subjectSpan(tokens, fact.prompt(), fact.subject(), 0);
         int count = lm.targetIds(fact.targetTrue()).length;
-        long[] seq = Arrays.copyOf(tokens.ids(), tokens.length() + count);
-        for (int i = 0; i < count; i++) {
-            int len = tokens.length() + i;
-            try (NDManager m = lm.manager().newSubManager()) {
-                NDArray ids = TokenBatch.of(m, List.of(Arrays.copyOf(seq, len))).ids();
-                NDArray logits = lm.model().forward(ids, noise.hooks(m, new int[][] {span}, len));
-                seq[len] = logits.get(0, len - 1).argMax().toType(DataType.INT64, false).getLong();
-            }
-        }
-        return lm.decode(Arrays.copyOfRange(seq, tokens.length(), seq.length)).strip();
+        long[] continuation = lm.generateGreedy(tokens.ids(), count, (m, length) -> noise.hooks(m, new int[][] {span}, length));
+        return lm.decode(continuation).strip();
     }
 }

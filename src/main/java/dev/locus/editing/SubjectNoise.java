@@ -1,11 +1,9 @@
 package dev.locus.editing;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import dev.locus.model.HookPoint;
+import dev.locus.model.EmbeddingNoise;
 import dev.locus.model.Hooks;
-import dev.locus.tracing.NoiseSource;
+import dev.locus.model.NoiseSource;
 
 /**
  * One fixed draw of tracing noise for a subject (σ·N(0, I) per subject token, seeded), added to
@@ -25,16 +23,14 @@ public final class SubjectNoise {
 
     /** Adds the noise to positions spans[row][0]..spans[row][1]−1 of each row of a pass of {@code length} tokens. */
     public Hooks hooks(NDManager m, int[][] spans, int length) {
-        float[] delta = new float[spans.length * length * width];
+        EmbeddingNoise added = new EmbeddingNoise(spans.length, length, width);
         for (int row = 0; row < spans.length; row++) {
             int count = spans[row][1] - spans[row][0];
             if (count > tokens) {
                 throw new IllegalArgumentException("subject of " + count + " tokens, noise drawn for " + tokens);
             }
-            System.arraycopy(noise, 0, delta, (row * length + spans[row][0]) * width, count * width);
+            added.put(row, spans[row][0], count, noise, 0);
         }
-        NDArray d = m.create(delta, new Shape(spans.length, length, width));
-        // Zero rows and positions add exactly nothing, so the whole tensor can be added everywhere.
-        return Hooks.none().add(HookPoint.embed(), a -> a.add(d));
+        return added.hooks(m);
     }
 }

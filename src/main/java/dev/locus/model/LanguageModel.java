@@ -108,12 +108,8 @@ public final class LanguageModel implements AutoCloseable {
             t.add(targetIds(targets.get(i)));
         }
         try (NDManager m = manager().newSubManager()) {
-            float[] logp = targetLogProbs(m, p, t, Hooks.none(), false).toFloatArray();
-            double[] out = new double[logp.length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = Math.exp(logp[i]);
-            }
-            return out;
+            TargetScoring scoring = TargetScoring.of(m, p, t, false, config().nPositions());
+            return scoring.probabilities(model.forward(scoring.inputs().ids(), Hooks.none()));
         }
     }
 
@@ -136,17 +132,28 @@ public final class LanguageModel implements AutoCloseable {
 
     /** Greedy continuation: {@code count} new token ids after {@code prompt} (recomputed each step). */
     public long[] generateGreedy(long[] prompt, int count) {
+        return generateGreedy(prompt, count, (m, length) -> Hooks.none());
+    }
+
+    /** The same with {@code hooks} (made for each step's pass of {@code length} tokens) in every pass. */
+    public long[] generateGreedy(long[] prompt, int count, PassHooks hooks) {
         long[] seq = Arrays.copyOf(prompt, prompt.length + count);
         for (int i = 0; i < count; i++) {
             int len = prompt.length + i;
             checkFits(len);
             try (NDManager m = manager().newSubManager()) {
                 NDArray ids = m.create(Arrays.copyOf(seq, len), new Shape(1, len));
-                NDArray last = model.forward(ids, Hooks.none()).get(new NDIndex("0, -1"));
+                NDArray last = model.forward(ids, hooks.at(m, len)).get(new NDIndex("0, -1"));
                 seq[len] = last.argMax().toType(DataType.INT64, false).getLong();
             }
         }
         return Arrays.copyOfRange(seq, prompt.length, seq.length);
+    }
+
+    /** Hooks for one pass of {@code length} tokens, made in that pass's manager. */
+    @FunctionalInterface
+    public interface PassHooks {
+        Hooks at(NDManager m, int length);
     }
 
     private void checkFits(int tokens) {

@@ -52,4 +52,14 @@ public record TargetScoring(TokenBatch inputs, NDArray nextIds, NDArray scored) 
         Shape s = scored.getShape();
         return logits.logSoftmax(-1).gather(nextIds, 2).reshape(s).mul(scored).sum(new int[] {1});
     }
+
+    /** p(target) per row, exp of {@link #logProbs}, read back from the device (no gradients). */
+    public double[] probabilities(NDArray logits) {
+        float[] logp = logProbs(logits).toFloatArray();
+        double[] p = new double[logp.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logp[i]);
+        }
+        return p;
+    }
 }

@@ -25,8 +25,4 @@ public record TokenBatch(NDArray ids, int[] lengths) {
         }
         return new TokenBatch(manager.create(flat, new Shape(rows.size(), longest)), lengths);
     }
-
-    public int rows() {
-        return lengths.length;
-    }
 }

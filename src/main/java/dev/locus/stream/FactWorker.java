@@ -191,9 +191,11 @@ public class FactWorker {
     public static StudySettings settings(LocusConfig c) {
         Map<String, Integer> windows = c.tracing().windows();
         int[] layers = c.grid().layers().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).orElse(null);
-        return new StudySettings(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device(), c.grid().methods(), c.grid().problems(),
-                layers, c.tracing().samples(), c.tracing().seed(), windows, c.tracing().noiseSigma().orElse(Double.NaN),
-                c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean(), c.editing().config(),
-                c.editing().corpus().orElse(null), c.editing().cache());
+        return new StudySettings(
+                new StudySettings.Model(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device()),
+                new StudySettings.Edits(c.grid().methods(), c.grid().problems(), layers),
+                new StudySettings.Tracing(c.tracing().samples(), c.tracing().seed(), windows, c.tracing().noiseSigma().orElse(Double.NaN),
+                        c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean()),
+                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache()));
     }
 }

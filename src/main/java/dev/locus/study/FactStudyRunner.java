@@ -24,7 +24,7 @@ import dev.locus.tracing.TracingSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -61,36 +61,30 @@ public final class FactStudyRunner implements AutoCloseable {
 
     /** Loads the model and prepares tracing and editing; {@code progress} hears about slow steps. */
     public static FactStudyRunner open(StudySettings s, Consumer<String> progress) {
-        List<EditingMethod> methods = s.methods().stream().map(EditingMethod::parse).toList();
-        List<EditingProblem> problems = s.problems().stream().map(EditingProblem::parse).toList();
-        boolean testbed = s.modelDir() == null;
-        Device device = Device.fromName(s.device());
-        LanguageModel lm = LanguageModel.load(testbed ? Testbed.directory() : s.modelDir(), device);
+        List<EditingMethod> methods = s.edits().methods().stream().map(EditingMethod::parse).toList();
+        List<EditingProblem> problems = s.edits().problems().stream().map(EditingProblem::parse).toList();
+        boolean testbed = s.model().dir() == null;
+        Device device = Device.fromName(s.model().device());
+        LanguageModel lm = LanguageModel.load(testbed ? Testbed.directory() : s.model().dir(), device);
         try {
             int layerCount = lm.config().nLayer();
-            int[] layers = s.layers() == null ? IntStream.range(0, layerCount).toArray() : s.layers().clone();
+            int[] layers = s.edits().layers() == null ? IntStream.range(0, layerCount).toArray() : s.edits().layers().clone();
             for (int layer : layers) {
                 if (layer < 0 || layer >= layerCount) {
                     throw new IllegalArgumentException("layer " + layer + " is outside the model's 0.." + (layerCount - 1));
                 }
             }
-            double sigma = !Double.isNaN(s.noiseSigma()) ? s.noiseSigma() : testbed ? Testbed.noiseSigma(lm) : estimatedSigma(lm, s);
-            Map<TraceKind, Integer> windows = new EnumMap<>(TraceKind.class);
-            for (TraceKind kind : TraceKind.values()) {
-                windows.put(kind, s.windows().getOrDefault(kind.label(), TracingSettings.defaults().window(kind)));
-            }
-            TracingSettings defaults = TracingSettings.defaults();
-            TracingSettings tracing = new TracingSettings(s.samples(), windows, s.seed(), sigma, defaults.noiseFactor(),
-                    defaults.firstTokenOnly(), s.minPClean(), defaults.fromSubject(), defaults.maxBatchRows());
+            TracingSettings tracing = tracingSettings(s);
+            double sigma = !Double.isNaN(s.tracing().noiseSigma()) ? s.tracing().noiseSigma() : testbed ? Testbed.noiseSigma(lm) : estimatedSigma(lm, s, tracing);
             KeyStatistics statistics = methods.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? keyStatistics(lm, s, testbed, progress) : null;
-            EditingConfig editing = EditingConfig.named(s.editingConfig());
-            EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.seed()), new FastTracer(lm, tracing, sigma));
-            Map<String, Integer> windowLabels = new java.util.LinkedHashMap<>();
-            windows.forEach((k, v) -> windowLabels.put(k.label(), v));
-            Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(), layers, s.samples(), s.seed(),
-                    windowLabels, sigma, s.minPClean(), s.editingConfig(), editing.fingerprint());
-            String name = s.modelName() != null ? s.modelName() : testbed ? "testbed" : s.modelDir().getFileName().toString();
+            EditingConfig editing = EditingConfig.named(s.editing().config());
+            EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma));
+            Map<String, Integer> windowLabels = new LinkedHashMap<>();
+            tracing.windows().forEach((k, v) -> windowLabels.put(k.label(), v));
+            Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
+                    layers, s.tracing().samples(), s.tracing().seed(), windowLabels, sigma, s.tracing().minPClean(), s.editing().config(), editing.fingerprint());
+            String name = s.model().name() != null ? s.model().name() : testbed ? "testbed" : s.model().dir().getFileName().toString();
             return new FactStudyRunner(lm, name, grid, methods, problems, study);
         } catch (RuntimeException e) {
             lm.close();
@@ -98,31 +92,38 @@ public final class FactStudyRunner implements AutoCloseable {
         }
     }
 
-    private static double estimatedSigma(LanguageModel lm, StudySettings s) {
-        if (s.noiseSubjects() == null) {
+    private static TracingSettings tracingSettings(StudySettings s) {
+        TracingSettings.Builder tracing = TracingSettings.defaults().toBuilder().samples(s.tracing().samples()).seed(s.tracing().seed())
+                .minCleanProbability(s.tracing().minPClean());
+        s.tracing().windows().forEach((kind, size) -> tracing.window(TraceKind.parse(kind), size));
+        return tracing.build();
+    }
+
+    private static double estimatedSigma(LanguageModel lm, StudySettings s, TracingSettings tracing) {
+        if (s.tracing().noiseSubjects() == null) {
             throw new IllegalArgumentException("set the tracing noise σ (locus.tracing.noise-sigma) or a facts file to estimate it "
                     + "from (locus.tracing.noise-subjects) for a model other than the testbed");
         }
         try {
-            List<String> subjects = FactsJsonl.read(s.noiseSubjects()).stream().limit(200).map(Fact::subject).toList();
-            return TracingSettings.defaults().noiseFactor() * NoiseLevel.embeddingStd(lm, subjects);
+            List<String> subjects = FactsJsonl.read(s.tracing().noiseSubjects()).stream().map(Fact::subject).toList();
+            return NoiseLevel.sigma(lm, subjects, tracing.noiseFactor());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + s.noiseSubjects(), e);
+            throw new UncheckedIOException("cannot read " + s.tracing().noiseSubjects(), e);
         }
     }
 
     private static KeyStatistics keyStatistics(LanguageModel lm, StudySettings s, boolean testbed, Consumer<String> progress) {
-        if (testbed && s.corpus() == null) {
-            return Testbed.keyStatistics(lm, s.cacheDir(), progress);
+        if (testbed && s.editing().corpus() == null) {
+            return Testbed.keyStatistics(lm, s.editing().cacheDir(), progress);
         }
-        if (s.corpus() == null) {
+        if (s.editing().corpus() == null) {
             throw new IllegalArgumentException("ROME and MEMIT need a text corpus for key statistics: set locus.editing.corpus "
                     + "to a text file (one passage per line) for this model");
         }
         try {
-            return new KeyStatistics(lm, Files.readAllLines(s.corpus()), s.cacheDir(), progress);
+            return new KeyStatistics(lm, Files.readAllLines(s.editing().corpus()), s.editing().cacheDir(), progress);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the key-statistics corpus " + s.corpus(), e);
+            throw new UncheckedIOException("cannot read the key-statistics corpus " + s.editing().corpus(), e);
         }
     }
 

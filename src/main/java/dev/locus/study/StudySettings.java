@@ -5,17 +5,58 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Everything a worker needs to set up its model and its grid; all of it comes from configuration.
- *
- * @param modelDir      Hugging Face GPT-2 directory, or null for the shipped testbed model
- * @param modelName     name results are tagged with (null: "testbed" or the directory's name)
- * @param device        cpu, gpu or gpu:N (DJL device names)
- * @param layers        layers to edit, or null for every layer
- * @param noiseSigma    tracing noise σ, or NaN to estimate it (3 × embedding std of subjects)
- * @param noiseSubjects facts file whose first 200 subjects estimate σ for a model other than the testbed
- * @param corpus        text file (one passage per line) for ROME/MEMIT key statistics of a model other than the testbed
- * @param cacheDir      where key statistics are cached
+ * Everything a worker needs to set up its model and its grid, grouped as the configuration is
+ * ({@code locus.model}, {@code locus.grid}, {@code locus.tracing}, {@code locus.editing}).
  */
-public record StudySettings(Path modelDir, String modelName, String device, List<String> methods, List<String> problems, int[] layers,
-                             int samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects,
-                             double minPClean, String editingConfig, Path corpus, Path cacheDir) {}
+public record StudySettings(Model model, Edits edits, Tracing tracing, Editing editing) {
+
+    public StudySettings {
+        if (model == null || edits == null || tracing == null || editing == null) {
+            throw new IllegalArgumentException("study settings need the model, the edits, tracing and editing settings");
+        }
+    }
+
+    public StudySettings withEdits(Edits newEdits) {
+        return new StudySettings(model, newEdits, tracing, editing);
+    }
+
+    /**
+     * @param dir    Hugging Face checkpoint directory, or null for the shipped testbed model
+     * @param name   name results are tagged with (null: "testbed" or the directory's name)
+     * @param device cpu, gpu or gpu:N (DJL device names)
+     */
+    public record Model(Path dir, String name, String device) {
+        public static Model testbed() {
+            return new Model(null, null, "cpu");
+        }
+    }
+
+    /**
+     * The edits made to every fact: methods × problems × layers.
+     *
+     * @param methods  method labels (rome, memit, ft-1, ft-5)
+     * @param problems problem labels (error_injection, …)
+     * @param layers   layers to edit, or null for every layer
+     */
+    public record Edits(List<String> methods, List<String> problems, int[] layers) {
+        public Edits withLayers(int[] newLayers) {
+            return new Edits(methods, problems, newLayers);
+        }
+    }
+
+    /**
+     * @param windows       window size by kind label (hidden, mlp, attn); kinds left out keep the spec's 1 / 5 / 5
+     * @param noiseSigma    tracing noise σ, or NaN to estimate it ({@code NoiseLevel.sigma})
+     * @param noiseSubjects facts file whose subjects estimate σ for a model other than the testbed
+     * @param minPClean     facts the model gives a lower p(target) are not analysed
+     */
+    public record Tracing(int samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects,
+                          double minPClean) {}
+
+    /**
+     * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl) or a JSON file
+     * @param corpus   text file (one passage per line) for ROME/MEMIT key statistics of a model other than the testbed
+     * @param cacheDir where key statistics are cached
+     */
+    public record Editing(String config, Path corpus, Path cacheDir) {}
+}

@@ -6,6 +6,7 @@ import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;
 import dev.locus.model.LanguageModel;
 import dev.locus.tracing.NoiseLevel;
+import dev.locus.tracing.TracingSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -54,9 +55,9 @@ public final class Testbed {
         return LanguageModel.load(directory(), Device.cpu());
     }
 
-    /** σ for tracing the testbed: 3 × the token-embedding std of its first 200 subjects. */
+    /** σ for tracing the testbed, estimated from its own facts' subjects ({@link NoiseLevel#sigma}). */
     public static double noiseSigma(LanguageModel lm) {
-        return 3 * NoiseLevel.embeddingStd(lm, facts().stream().limit(200).map(Fact::subject).toList());
+        return NoiseLevel.sigma(lm, facts().stream().map(Fact::subject).toList(), TracingSettings.defaults().noiseFactor());
     }
 
     /** Key statistics of the testbed model over its own training text (corpus.txt), cached in {@code cache}. */

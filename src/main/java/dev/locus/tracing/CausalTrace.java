@@ -12,14 +12,6 @@ public record CausalTrace(List<String> tokens, int subjectStart, int subjectEnd,
                           double pCorrupt, Map<TraceKind, double[][]> restored, Map<TraceKind, Integer> windows,
                           double noiseSigma, long seed, int samples) implements TraceOutcome {
 
-    /** Which denominator the fractional effect uses. */
-    public enum Denominator {
-        /** p_clean − p_corrupt (the default of the analysis) */
-        CLEAN,
-        /** p_high − p_corrupt with p_high = max(p_clean, max over the grid of p_restored) */
-        HIGH
-    }
-
     public int layers() {
         return restored.values().iterator().next()[0].length;
     }
@@ -38,20 +30,12 @@ public record CausalTrace(List<String> tokens, int subjectStart, int subjectEnd,
     }
 
     /**
-     * (p_restored − p_corrupt) / (denominator − p_corrupt), clipped below at 0, as [token][layer].
-     * Where the denominator is not above p_corrupt (noise did not lower p), there is nothing to
-     * restore and the effect is 0.
+     * (p_restored − p_corrupt) / (p_clean − p_corrupt), clipped below at 0, as [token][layer].
+     * Where p_clean is not above p_corrupt (noise did not lower p), there is nothing to restore
+     * and the effect is 0.
      */
-    public double[][] fractionalEffect(TraceKind kind, Denominator denominator) {
-        double top = pClean;
-        if (denominator == Denominator.HIGH) {
-            for (double[] row : restored.get(kind)) {
-                for (double p : row) {
-                    top = Math.max(top, p);
-                }
-            }
-        }
-        double range = top - pCorrupt;
+    public double[][] fractionalEffect(TraceKind kind) {
+        double range = pClean - pCorrupt;
         double[][] out = absoluteEffect(kind);
         for (double[] row : out) {
             for (int l = 0; l < row.length; l++) {
@@ -63,7 +47,7 @@ public record CausalTrace(List<String> tokens, int subjectStart, int subjectEnd,
 
     /** Per-layer localization value: max over traced tokens of the fractional MLP effect (window centred on ℓ). */
     public double[] localization() {
-        double[][] effect = fractionalEffect(TraceKind.MLP, Denominator.CLEAN);
+        double[][] effect = fractionalEffect(TraceKind.MLP);
         double[] out = new double[layers()];
         for (int t = tracedFrom; t < effect.length; t++) {
             for (int l = 0; l < out.length; l++) {
@@ -75,6 +59,6 @@ public record CausalTrace(List<String> tokens, int subjectStart, int subjectEnd,
 
     /** The robustness variant: the fractional MLP effect at the last subject token. */
     public double[] localizationAtLastSubjectToken() {
-        return fractionalEffect(TraceKind.MLP, Denominator.CLEAN)[subjectEnd - 1].clone();
+        return fractionalEffect(TraceKind.MLP)[subjectEnd - 1].clone();
     }
 }

@@ -25,8 +25,8 @@ import java.util.Map;
  */
 public final class FastTracer extends Tracer {
 
-    public FastTracer(LanguageModel lm, TracingSettings settings, double defaultSigma) {
-        super(lm, settings, defaultSigma);
+    public FastTracer(LanguageModel lm, TracingSettings settings, double sigma) {
+        super(lm, settings, sigma);
     }
 
     @Override
@@ -54,7 +54,7 @@ public final class FastTracer extends Tracer {
             for (int l = 0; l < layers; l++) {
                 out[l] = recordNoisy.capture(HookPoint.blockOut(l));
             }
-            double pCorrupt = mean(s.probabilities(noisy, lm.model().forwardFrom(0, entering[0], recordNoisy)), 0, samples);
+            double pCorrupt = mean(noisy.probabilities(lm.model().forwardFrom(0, entering[0], recordNoisy)), 0, samples);
             NDArray[][] corruptedKv = new NDArray[layers][];
             for (int l = 0; l < layers; l++) {
                 entering[l] = l == 0 ? entering[0] : out[l - 1].value();
@@ -122,7 +122,7 @@ public final class FastTracer extends Tracer {
                 NDArray pastValues = token == 0 ? null : corruptedKv[l][1].get(":, :, :" + token + ", :").tile(copies);
                 x = lm.model().block(l, x, restoreAt(l, cells.subList(0, joined), clean, token), pastKeys, pastValues);
             }
-            return s.probabilities(s.scoring(m, cells.size() * samples, token), lm.model().head(x));
+            return s.scoring(m, cells.size() * samples, token).probabilities(lm.model().head(x));
         }
     }
 

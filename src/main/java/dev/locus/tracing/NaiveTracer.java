@@ -15,8 +15,8 @@ import java.util.Map;
  */
 public final class NaiveTracer extends Tracer {
 
-    public NaiveTracer(LanguageModel lm, TracingSettings settings, double defaultSigma) {
-        super(lm, settings, defaultSigma);
+    public NaiveTracer(LanguageModel lm, TracingSettings settings, double sigma) {
+        super(lm, settings, sigma);
     }
 
     @Override
@@ -45,7 +45,7 @@ public final class NaiveTracer extends Tracer {
         try (NDManager m = lm.manager().newSubManager()) {
             var scoring = s.scoring(m, rows);
             Hooks hooks = s.corruption(m, rows, 1, (int) scoring.inputs().ids().getShape().get(1)).addAll(after);
-            double[] p = s.probabilities(scoring, lm.model().forward(scoring.inputs().ids(), hooks));
+            double[] p = scoring.probabilities(lm.model().forward(scoring.inputs().ids(), hooks));
             double sum = 0;
             for (int r = 1; r < rows; r++) {
                 sum += p[r];

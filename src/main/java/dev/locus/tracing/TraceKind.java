@@ -14,6 +14,16 @@ public enum TraceKind {
         };
     }
 
+    /** The kind with this label (hidden, mlp or attn), ignoring case; the message lists the known ones. */
+    public static TraceKind parse(String label) {
+        for (TraceKind k : values()) {
+            if (k.label().equalsIgnoreCase(label.trim())) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("unknown tracing kind '" + label + "'; known: hidden, mlp, attn");
+    }
+
     public String label() {
         return name().toLowerCase();
     }

@@ -1,14 +1,11 @@
 package dev.locus.tracing;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.locus.facts.InvalidFactException;
-import dev.locus.model.HookPoint;
+import dev.locus.model.EmbeddingNoise;
 import dev.locus.model.Hooks;
-import dev.locus.model.Intervention;
 import dev.locus.model.LanguageModel;
-import dev.locus.model.Selection;
+import dev.locus.model.NoiseSource;
 import dev.locus.model.TargetScoring;
 import dev.locus.model.TextTokenizer;
 import java.util.ArrayList;
@@ -25,13 +22,17 @@ import java.util.Map;
 public abstract class Tracer {
     protected final LanguageModel lm;
     protected final TracingSettings settings;
-    private final double defaultSigma;
+    private final double sigma;
 
-    /** @param defaultSigma σ used when the settings give none (normally 3 × {@link NoiseLevel#embeddingStd}) */
-    protected Tracer(LanguageModel lm, TracingSettings settings, double defaultSigma) {
+    /** @param sigma the noise level σ, normally {@link NoiseLevel#sigma} of the model */
+    protected Tracer(LanguageModel lm, TracingSettings settings, double sigma) {
+        if (!(sigma > 0) || Double.isInfinite(sigma)) {
+            throw new IllegalArgumentException("the tracing noise σ must be positive and finite, got " + sigma
+                    + "; estimate it with NoiseLevel.sigma or set it (locus.tracing.noise-sigma)");
+        }
         this.lm = lm;
         this.settings = settings;
-        this.defaultSigma = defaultSigma;
+        this.sigma = sigma;
     }
 
     public TracingSettings settings() {
@@ -39,7 +40,7 @@ public abstract class Tracer {
     }
 
     public double sigma() {
-        return Double.isNaN(settings.noiseSigma()) ? defaultSigma : settings.noiseSigma();
+        return sigma;
     }
 
     /** Traces p(target | prompt) with the subject corrupted by seeded Gaussian noise. */
@@ -196,16 +197,7 @@ public abstract class Tracer {
         /** Per-row p(target) of {@code rows} copies of the prompt run with {@code hooks}. */
         public double[] probabilities(NDManager m, int rows, Hooks hooks) {
             TargetScoring scoring = scoring(m, rows);
-            return probabilities(scoring, lm.model().forward(scoring.inputs().ids(), hooks));
-        }
-
-        public double[] probabilities(TargetScoring scoring, NDArray logits) {
-            float[] logp = scoring.logProbs(logits).toFloatArray();
-            double[] p = new double[logp.length];
-            for (int i = 0; i < p.length; i++) {
-                p[i] = Math.exp(logp[i]);
-            }
-            return p;
+            return scoring.probabilities(lm.model().forward(scoring.inputs().ids(), hooks));
         }
 
         /**
@@ -213,23 +205,12 @@ public abstract class Tracer {
          * of a {@code rows}-row pass of {@code length} tokens.
          */
         public Hooks corruption(NDManager m, int rows, int firstNoisyRow, int length) {
-            int width = lm.config().nEmbd();
             int subjectLength = subjectEnd - subjectStart;
-            float[] delta = new float[rows * length * width];
-            int[] noisyRows = new int[settings.samples()];
+            EmbeddingNoise added = new EmbeddingNoise(rows, length, lm.config().nEmbd());
             for (int s = 0; s < settings.samples(); s++) {
-                noisyRows[s] = firstNoisyRow + s;
-                for (int i = 0; i < subjectLength; i++) {
-                    System.arraycopy(noise, (s * subjectLength + i) * width, delta,
-                            ((firstNoisyRow + s) * length + subjectStart + i) * width, width);
-                }
+                added.put(firstNoisyRow + s, subjectStart, subjectLength, noise, s * subjectLength * lm.config().nEmbd());
             }
-            int[] positions = new int[subjectLength];
-            for (int i = 0; i < subjectLength; i++) {
-                positions[i] = subjectStart + i;
-            }
-            NDArray d = m.create(delta, new Shape(rows, length, width));
-            return Hooks.none().add(HookPoint.embed(), Intervention.add(Selection.cells(noisyRows, positions), d));
+            return added.hooks(m);
         }
     }
 }

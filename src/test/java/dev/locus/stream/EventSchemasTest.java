@@ -54,8 +54,9 @@ class EventSchemasTest {
         String otherObject = facts.stream().filter(f -> !f.relationId().equals(known.relationId())).findFirst().orElseThrow().targetTrue();
         Fact unknown = new Fact("schemas-unknown", known.subject(), known.prompt(), otherObject, known.targetNew(),
                 known.paraphrasePrompts(), known.neighborhoodPrompts(), known.relationId());
-        StudySettings all = new StudySettings(null, null, "cpu", METHODS, PROBLEMS, new int[] {2}, 3, 1, Map.of(), Double.NaN, null, 0.02,
-                "testbed", null, CACHE);
+        StudySettings.Tracing tracing = new StudySettings.Tracing(3, 1, Map.of(), Double.NaN, null, 0.02);
+        StudySettings all = new StudySettings(StudySettings.Model.testbed(), new StudySettings.Edits(METHODS, PROBLEMS, new int[] {2}),
+                tracing, new StudySettings.Editing("testbed", null, CACHE));
         try (FactStudyRunner runner = FactStudyRunner.open(all, msg -> {})) {
             for (Fact fact : List.of(known, unknown)) { // one known fact covers every method × problem
                 runner.run(fact, event -> RESULTS.add(write(event)));
@@ -70,8 +71,9 @@ class EventSchemasTest {
         Path config = CACHE.resolve("schemas-test-diverging-ft.json");
         Files.createDirectories(CACHE);
         JSON.writeValue(config.toFile(), new EditingConfig(testbed.rome(), testbed.memit(), diverging, testbed.ft5(), testbed.contextPrefixes()));
-        StudySettings failing = new StudySettings(null, null, "cpu", List.of("ft-1"), List.of("error_injection"), new int[] {2}, 3, 1, Map.of(),
-                Double.NaN, null, 0.02, config.toString(), null, CACHE);
+        StudySettings failing = new StudySettings(StudySettings.Model.testbed(),
+                new StudySettings.Edits(List.of("ft-1"), List.of("error_injection"), new int[] {2}), tracing,
+                new StudySettings.Editing(config.toString(), null, CACHE));
         try (FactStudyRunner runner = FactStudyRunner.open(failing, msg -> {})) {
             runner.run(facts.get(2), event -> RESULTS.add(write(event)));
         }

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.SharedFiles;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.NoiseSource;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,12 +31,14 @@ class TracingReferenceTest {
         JsonNode noise = ref.get("noise");
         int samples = ref.get("samples").asInt();
         JsonNode kinds = ref.get("trace");
-        TracingSettings settings = new TracingSettings(samples,
-                Map.of(TraceKind.HIDDEN, kinds.get("hidden").get("window").asInt(),
-                        TraceKind.MLP, kinds.get("mlp").get("window").asInt(),
-                        TraceKind.ATTN, kinds.get("attn").get("window").asInt()),
-                0, ref.get("noise_sigma").asDouble(), 3, false, 0, false, 512);
-        NoiseSource replay = (s, positions, width, sigma) -> {
+        Map<TraceKind, Integer> windows = new EnumMap<>(TraceKind.class);
+        for (TraceKind kind : TraceKind.values()) {
+            windows.put(kind, kinds.get(kind.label()).get("window").asInt());
+        }
+        // The original code's settings: noise factor 3, every target token, no p_clean filter, every token traced.
+        TracingSettings settings = new TracingSettings(samples, windows, 0, 3, false, 0, false, 512);
+        double sigma = ref.get("noise_sigma").asDouble();
+        NoiseSource replay = (s, positions, width, scale) -> {
             float[] out = new float[s * positions * width];
             for (int i = 0; i < s; i++) {
                 for (int p = 0; p < positions; p++) {
@@ -46,7 +50,7 @@ class TracingReferenceTest {
             return out;
         };
         try (LanguageModel lm = LanguageModel.load(dir)) {
-            Tracer tracer = engine.equals("naive") ? new NaiveTracer(lm, settings, Double.NaN) : new FastTracer(lm, settings, Double.NaN);
+            Tracer tracer = engine.equals("naive") ? new NaiveTracer(lm, settings, sigma) : new FastTracer(lm, settings, sigma);
             CausalTrace trace = (CausalTrace) tracer.traceTokens(ids, ref.get("subject_start").asInt(),
                     ref.get("subject_end").asInt(), new long[] {ref.get("target_id").asLong()}, replay);
             for (TraceKind kind : TraceKind.values()) {

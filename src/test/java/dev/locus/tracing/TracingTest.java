@@ -37,10 +37,9 @@ class TracingTest {
     void fastEngineEqualsTheReferenceOnEveryCellOfEveryKind() {
         // Small batches force the fast engine to split tokens over several passes too.
         TracingSettings settings = TracingSettings.defaults();
-        TracingSettings chunked = new TracingSettings(settings.samples(), settings.windows(), 7, Double.NaN, 3, false,
-                0.02, true, 25);
+        TracingSettings chunked = settings.toBuilder().seed(7).maxBatchRows(25).build();
         for (Fact f : facts.subList(0, 3)) {
-            for (TracingSettings s : List.of(settings.withSeed(7), chunked)) {
+            for (TracingSettings s : List.of(settings.toBuilder().seed(7).build(), chunked)) {
                 CausalTrace reference = (CausalTrace) new NaiveTracer(lm, s, sigma).trace(f.prompt(), f.subject(), f.targetTrue());
                 CausalTrace fast = (CausalTrace) new FastTracer(lm, s, sigma).trace(f.prompt(), f.subject(), f.targetTrue());
                 assertEquals(reference.pClean(), fast.pClean(), 1e-5);

@@ -1,4 +1,4 @@
-package dev.locus.tracing;
+package dev.locus.model;
 
 import java.util.Random;
 
