@@ -43,6 +43,10 @@ public class Main implements QuarkusApplication {
                 System.err.println("Demo API key for POST /api/facts (header X-API-Key): " + key);
             }
         }
+        String device = configured("locus.model.device", "LOCUS_MODEL_DEVICE");
+        if (device == null || device.equalsIgnoreCase("cpu")) {
+            quietCudaProbe();
+        }
         String role = configured("locus.role", "LOCUS_ROLE");
         if ("aggregator".equalsIgnoreCase(role)) {
             disableChannel("incoming", "facts");
@@ -66,6 +70,11 @@ public class Main implements QuarkusApplication {
         for (String channel : new String[] {"results", "dead-letters", "fact-submissions"}) {
             disableChannel("outgoing", channel);
         }
+        // A command's output is what it says: Quarkus's start-up lines, the notice that the channels above are
+        // off and DJL's CUDA probe are not news to its user. Warnings of everything else still show.
+        setLogLevel("io.quarkus", "WARN");
+        setLogLevel("io.smallrye.reactive.messaging.provider", "ERROR");
+        quietCudaProbe();
         System.setProperty("locus.role", "none");
         System.setProperty("quarkus.http.port", "0"); // several commands may run side by side
         Quarkus.run(Main.class, args);
@@ -75,9 +84,18 @@ public class Main implements QuarkusApplication {
         System.setProperty("mp.messaging." + direction + "." + channel + ".enabled", "false");
     }
 
+    /** DJL looks for a GPU when its engine starts and warns four times on a machine without one; on CPU that is expected. */
+    private static void quietCudaProbe() {
+        setLogLevel("ai.djl.util.cuda.CudaUtils", "ERROR");
+    }
+
+    private static void setLogLevel(String category, String level) {
+        setDefault("quarkus.log.category.\"" + category + "\".level", null, level);
+    }
+
     private static String configured(String property, String env) {
         String value = System.getProperty(property);
-        return value != null ? value : System.getenv(env);
+        return value != null || env == null ? value : System.getenv(env);
     }
 
     private static void setDefault(String property, String env, String value) {
