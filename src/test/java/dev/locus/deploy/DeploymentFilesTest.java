@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.locus.SharedFiles;
 import dev.locus.deploy.CustomResources.Compose;
 import dev.locus.deploy.CustomResources.KafkaScalerMetadata;
 import dev.locus.deploy.CustomResources.KafkaTopic;
@@ -461,7 +462,7 @@ class DeploymentFilesTest {
 
     @Test
     void promtoolAcceptsConfigurationAndRulesAndTheRulesPassTheirTests() throws IOException {
-        assumeTrue(Files.isExecutable(PROMTOOL), "promtool is not installed (apt-get install prometheus; .ci/run does)");
+        SharedFiles.prerequisite(Files.isExecutable(PROMTOOL), "promtool is not installed (apt-get install prometheus; .ci/run does)");
         List<String> lines = new ArrayList<>();
         DeploymentFiles.Run config = DeploymentFiles.run(ROOT, 60, PROMTOOL.toString(), "check", "config", ROOT.relativize(PROMETHEUS_CONFIG).toString());
         assertEquals(0, config.exitCode(), config.output());

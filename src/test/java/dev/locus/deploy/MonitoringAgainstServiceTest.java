@@ -3,10 +3,10 @@ package dev.locus.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.SharedFiles;
 import dev.locus.app.EmbeddedKafkaResource;
 import dev.locus.app.KafkaTestSupport;
 import dev.locus.facts.FactIntake;
@@ -112,7 +112,7 @@ class MonitoringAgainstServiceTest {
                 exported.stream().filter(n -> n.contains("records_lag")).toList());
 
         // A real Prometheus scrapes the running service.
-        assumeTrue(Files.isExecutable(DeploymentFiles.PROMETHEUS),
+        SharedFiles.prerequisite(Files.isExecutable(DeploymentFiles.PROMETHEUS),
                 "prometheus is not installed (apt-get install prometheus; .ci/run does): the scrape is not checked");
         Path dir = Files.createTempDirectory("locus-prometheus-");
         Process prometheus = null;

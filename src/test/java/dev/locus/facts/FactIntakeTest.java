@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
+import dev.locus.SharedFiles;
 import dev.locus.facts.FactIntake.Accepted;
 import dev.locus.facts.FactIntake.Format;
 import dev.locus.facts.FactIntake.Reason;
@@ -22,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,7 +34,6 @@ class FactIntakeTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** The canonical schema copies; the classpath copies under src/main/resources must equal them. */
     private static final Path SCHEMAS = Path.of("schemas");
-    private static final Path SHARED_DATA = Path.of(System.getProperty("shared.dir", "../shared"), "data");
     private static final int DATA_RECORDS = 200;
 
     private static final String LOCUS = """
@@ -256,8 +255,7 @@ class FactIntakeTest {
 
     @Test
     void acceptsTheReducedCounterFactData() throws IOException {
-        Path file = SHARED_DATA.resolve("counterfact-edit.json");
-        Assumptions.assumeTrue(Files.isRegularFile(file), "no " + file + "; the shared data is absent here");
+        Path file = SharedFiles.require("data/counterfact-edit.json");
         Schema counterFactSchema = schema("counterfact.schema.json");
 
         JsonNode records = MAPPER.readTree(file.toFile());
@@ -280,8 +278,7 @@ class FactIntakeTest {
      */
     @Test
     void rejectsRomeKnownFactsAsUnknownFormat() throws IOException {
-        Path file = SHARED_DATA.resolve("known_1000.json");
-        Assumptions.assumeTrue(Files.isRegularFile(file), "no " + file + "; the shared data is absent here");
+        Path file = SharedFiles.require("data/known_1000.json");
 
         JsonNode records = MAPPER.readTree(file.toFile());
         for (int i = 0; i < DATA_RECORDS; i++) {

@@ -10,6 +10,7 @@ import dev.locus.facts.Fact;
 import dev.locus.facts.InvalidFactException;
 import dev.locus.model.LanguageModel;
 import dev.locus.testbed.Testbed;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,10 +67,18 @@ class TracingTest {
         assertEquals(a.pCorrupt(), b.pCorrupt());
         assertArrayEquals(a.restored().get(TraceKind.MLP)[a.subjectEnd() - 1], b.restored().get(TraceKind.MLP)[a.subjectEnd() - 1]);
         assertTrue(a.pCorrupt() < a.pClean(), "noise should lower p: " + a.pCorrupt() + " vs " + a.pClean());
-        assertEquals(lm.config().nLayer(), a.localization().length);
-        for (double v : a.localization()) {
-            assertTrue(v >= 0);
+        // The localization value as the spec defines it: per layer, the largest fractional MLP effect over the traced tokens.
+        double[] localization = a.localization();
+        assertEquals(lm.config().nLayer(), localization.length);
+        double[][] mlp = a.restored().get(TraceKind.MLP);
+        for (int l = 0; l < localization.length; l++) {
+            double expected = 0;
+            for (int t = a.tracedFrom(); t < mlp.length; t++) {
+                expected = Math.max(expected, (mlp[t][l] - a.pCorrupt()) / (a.pClean() - a.pCorrupt()));
+            }
+            assertEquals(expected, localization[l], 1e-12, "layer " + l);
         }
+        assertTrue(Arrays.stream(localization).max().orElseThrow() > 0.1, "restoring an MLP window should recover part of the fact");
         // With a one-token target, restoring the residual stream of the last token at the last layer restores p_clean.
         double[][] hidden = a.restored().get(TraceKind.HIDDEN);
         assertEquals(a.pClean(), hidden[hidden.length - 1][lm.config().nLayer() - 1], 1e-5);
