@@ -1,6 +1,5 @@
 package dev.locus.figures;
 
-import dev.locus.figures.Png;
 import dev.locus.study.StudySummary;
 import java.awt.Color;
 import java.awt.Graphics2D;

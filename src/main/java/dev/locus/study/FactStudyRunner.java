@@ -7,7 +7,6 @@ import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
-import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.locus.stream.EmbeddedKafka;
 import dev.locus.stats.LayerStatistics;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
