@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditingConfig;

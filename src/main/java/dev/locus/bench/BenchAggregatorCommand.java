@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.stream.EmbeddedKafka;

@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;

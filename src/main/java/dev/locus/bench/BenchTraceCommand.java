@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
