@@ -8,10 +8,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -65,7 +63,7 @@ public class BenchAggregatorCommand implements Runnable {
 
     @Override
     public void run() {
-        System.out.printf("load average at start: %s%n", loadAverage());
+        System.out.printf("load average at start: %s%n", Measure.loadAverage());
         int n = Math.max(Math.max(events, kafkaEvents), warmup);
         long genStart = System.nanoTime();
         SyntheticResults.Events all = SyntheticResults.generate(n, duplicateRate, seed);
@@ -87,8 +85,8 @@ public class BenchAggregatorCommand implements Runnable {
             System.out.printf("in-process run %d: (a) %.2f s = %,.0f results/s, (a') %.2f s = %,.0f results/s%n", r + 1, plain[0],
                     events / plain[0], withView[0], events / withView[0]);
         }
-        double[] plain = {BenchTraceCommand.median(plainS)};
-        double[] withView = {BenchTraceCommand.median(viewS)};
+        double[] plain = {Measure.median(plainS)};
+        double[] withView = {Measure.median(viewS)};
         double[] kafka = throughKafka(all);
 
         double inProcessRate = events / plain[0];
@@ -103,7 +101,7 @@ public class BenchAggregatorCommand implements Runnable {
         System.out.printf("(b)  through Kafka, ResultsAggregator from start:   %,9d results in %7.2f s = %,9.0f results/s "
                 + "(first result counted after %.2f s; %,.0f results/s from then on)%n", kafkaEvents, kafka[0], kafkaRate, kafka[1], steadyRate);
         System.out.printf("ratio in-process (a) / Kafka (b): %.1fx; (a') / (b): %.1fx%n", inProcessRate / kafkaRate, viewRate / kafkaRate);
-        System.out.printf("load average at end: %s%n", loadAverage());
+        System.out.printf("load average at end: %s%n", Measure.loadAverage());
     }
 
     /** Seconds to fold the events (parse + add, plus a view every {@code viewEvery} events when > 0), counted, duplicates. */
@@ -191,7 +189,7 @@ public class BenchAggregatorCommand implements Runnable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         } finally {
-            deleteTree(dir);
+            Measure.deleteTree(dir);
         }
     }
 
@@ -203,22 +201,6 @@ public class BenchAggregatorCommand implements Runnable {
         }
         if (what != null) {
             System.out.printf("%-18s counted %,d, duplicates %,d (as generated)%n", what + ":", counted, duplicates);
-        }
-    }
-
-    static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim() + " (" + Runtime.getRuntime().availableProcessors() + " CPUs)";
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("could not delete " + dir + ": " + e);
         }
     }
 }

@@ -50,13 +50,13 @@ public class BenchEditCommand implements Runnable {
                 Editor editor = config.editor(method, EditingProblem.ERROR_INJECTION, lm, statistics, prefixes);
                 List<Double> ms = new ArrayList<>();
                 for (int r = -1; r < runs; r++) { // one untimed warm-up (and key statistics on first use)
-                    double t = BenchTraceCommand.time(() -> editor.apply(setup.task(), layer).close());
+                    double t = Measure.ms(() -> editor.apply(setup.task(), layer).close());
                     if (r >= 0) {
                         ms.add(t);
                     }
                 }
                 System.out.printf("%-6s one edit (error injection, layer %d): median %7.0f ms%n", method, layer,
-                        BenchTraceCommand.median(ms));
+                        Measure.median(ms));
             }
             EditingStudy study = new EditingStudy(lm, config, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
             int[] layers = IntStream.range(0, lm.config().nLayer()).toArray();
@@ -64,12 +64,12 @@ public class BenchEditCommand implements Runnable {
             for (int i = 0; i < protocolFacts; i++) {
                 int[] edits = {0};
                 Fact f = facts.get(1 + i);
-                perFact.add(BenchTraceCommand.time(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()),
+                perFact.add(Measure.ms(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()),
                         layers, r -> edits[0]++)));
                 System.out.printf("protocol for %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(),
                         edits[0], layers.length, perFact.get(i) / 1000);
             }
-            double median = BenchTraceCommand.median(perFact);
+            double median = Measure.median(perFact);
             System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
                     3_600_000 / median);
         }

@@ -111,7 +111,7 @@ public class BenchServiceCommand implements Runnable {
         // Before the engine loads (nothing has loaded it in a command); checked below all the same.
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(t));
         System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(interopThreads));
-        System.out.printf("load average at start: %s%n", BenchAggregatorCommand.loadAverage());
+        System.out.printf("load average at start: %s%n", Measure.loadAverage());
 
         StudySettings base = FactWorker.settings(config);
         StudySettings s = layers == null ? base : base.withEdits(base.edits().withLayers(layers));
@@ -127,7 +127,7 @@ public class BenchServiceCommand implements Runnable {
         Thread killer = new Thread(() -> {
             stop(child.get());
             if (tmpDir.get() != null) {
-                BenchAggregatorCommand.deleteTree(tmpDir.get());
+                Measure.deleteTree(tmpDir.get());
             }
         }, "locus-bench-service-killer");
         Runtime.getRuntime().addShutdownHook(killer); // Ctrl-C, SIGTERM: the finally below does not run then
@@ -164,7 +164,7 @@ public class BenchServiceCommand implements Runnable {
                     Work[] work = {null};
                     long cpuBefore = processCpuNanos();
                     long threadBefore = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
-                    double ms = BenchTraceCommand.time(() -> work[0] = study(runner, f));
+                    double ms = Measure.ms(() -> work[0] = study(runner, f));
                     libraryCpu[0] += (processCpuNanos() - cpuBefore) / 1e9;
                     libraryCpu[1] += (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadBefore) / 1e9;
                     expected += work[0].events();
@@ -205,11 +205,11 @@ public class BenchServiceCommand implements Runnable {
             double servicePerFact = serviceMs.stream().mapToDouble(Double::doubleValue).sum() / (rounds * facts);
             System.out.println();
             System.out.printf("library  per fact: %8.0f ms  (mean of %d facts; median %.0f ms)%n", libraryPerFact, libraryMs.size(),
-                    BenchTraceCommand.median(libraryMs));
+                    Measure.median(libraryMs));
             System.out.printf("service  per fact: %8.0f ms  (batch time / %d facts, submission until the aggregator's view counts all results)%n",
                     servicePerFact, rounds * facts);
             System.out.printf("service overhead: %+.1f %% (service / library - 1; target <= 10 %%)%s%n", 100 * (servicePerFact / libraryPerFact - 1),
-                    rounds > 1 ? String.format("; median of the %d paired rounds %+.1f %%", rounds, 100 * BenchTraceCommand.median(roundOverheads)) : "");
+                    rounds > 1 ? String.format("; median of the %d paired rounds %+.1f %%", rounds, 100 * Measure.median(roundOverheads)) : "");
             int n = rounds * facts;
             double libraryRest = libraryPerFact - (libraryWork[0] + libraryWork[1]) / n;
             double serviceRest = servicePerFact - (serviceWork[0] + serviceWork[1]) / n;
@@ -227,7 +227,7 @@ public class BenchServiceCommand implements Runnable {
             System.out.println("service CPU per fact by thread: " + serviceCpu.entrySet().stream()
                     .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(8)
                     .map(e -> String.format("%s %.2f s", e.getKey(), e.getValue() / n)).collect(Collectors.joining(", ")));
-            System.out.printf("load average at end: %s%n", BenchAggregatorCommand.loadAverage());
+            System.out.printf("load average at end: %s%n", Measure.loadAverage());
             if (service != null) {
                 service.printRejected();
             }
@@ -254,7 +254,7 @@ public class BenchServiceCommand implements Runnable {
                         System.err.println("could not keep the service log: " + e);
                     }
                 }
-                BenchAggregatorCommand.deleteTree(tmp);
+                Measure.deleteTree(tmp);
             }
         }
     }
