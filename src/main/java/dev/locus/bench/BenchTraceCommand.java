@@ -46,11 +46,15 @@ public class BenchTraceCommand implements Runnable {
                             "'" + f.prompt() + "'", n, q, lm.tokenize(f.prompt()).length());
                 }
             }
-            double medianNaive = Measure.median(naiveMs);
-            double medianFast = Measure.median(fastMs);
-            System.out.printf("median per fact: naive %.0f ms, fast %.0f ms, speed-up %.1fx (model %d layers x %d, S=%d)%n",
-                    medianNaive, medianFast, medianNaive / medianFast, lm.config().nLayer(), lm.config().nEmbd(),
-                    settings.samples());
+            printMedians(lm, settings, naiveMs, fastMs);
         }
+    }
+
+    private static void printMedians(LanguageModel lm, TracingSettings settings, List<Double> naiveMs, List<Double> fastMs) {
+        double medianNaive = Measure.median(naiveMs);
+        double medianFast = Measure.median(fastMs);
+        System.out.printf("median per fact: naive %.0f ms, fast %.0f ms, speed-up %.1fx (model %d layers x %d, S=%d)%n",
+                medianNaive, medianFast, medianNaive / medianFast, lm.config().nLayer(), lm.config().nEmbd(),
+                settings.samples());
     }
 }

@@ -3,12 +3,13 @@ package dev.locus.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** What the benchmarks share: wall-clock time of a run, medians, the machine's load, scratch cleanup. */
+/** What the benchmarks share: wall-clock time of a run, warm-up then timed runs, medians, the machine's load, scratch cleanup. */
 final class Measure {
     private Measure() {}
 
@@ -17,6 +18,18 @@ final class Measure {
         long start = System.nanoTime();
         run.run();
         return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** Milliseconds of each of {@code runs} timed runs, after {@code warmup} untimed ones (JIT, first-use setup). */
+    static List<Double> repeat(int warmup, int runs, Runnable run) {
+        List<Double> ms = new ArrayList<>();
+        for (int r = -warmup; r < runs; r++) {
+            double t = ms(run);
+            if (r >= 0) {
+                ms.add(t);
+            }
+        }
+        return ms;
     }
 
     static double median(List<Double> values) {
