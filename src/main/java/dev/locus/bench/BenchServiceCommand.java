@@ -1,10 +1,11 @@
 package dev.locus.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.bench.ServiceReport.LibraryFact;
+import dev.locus.bench.ServiceReport.Round;
+import dev.locus.bench.ServiceReport.ServiceBatch;
+import dev.locus.bench.ServiceReport.Work;
 import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactIntake;
 import dev.locus.facts.FactsJsonl;
 import dev.locus.study.FactStudyRunner;
 import dev.locus.stream.FactWorker;
@@ -19,20 +20,17 @@ import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -63,8 +61,6 @@ import picocli.CommandLine.Option;
 @Command(name = "bench-service", mixinStandardHelpOptions = true,
         description = "Time per fact through the service (HTTP -> Kafka -> worker -> Kafka -> aggregator) vs the library, same facts, same threads.")
 public class BenchServiceCommand implements Runnable {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Inject
     LocusConfig config;
 
@@ -103,8 +99,6 @@ public class BenchServiceCommand implements Runnable {
     @Option(names = "--keep-log", description = "keep the service's log (it is printed on failure either way)")
     boolean keepLog;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-
     @Override
     public void run() {
         int t = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
@@ -120,170 +114,96 @@ public class BenchServiceCommand implements Runnable {
         if (needed > all.size()) {
             throw new IllegalArgumentException("need " + needed + " facts from index 0, have " + all.size());
         }
-        Fact warmupFact = all.get(from);
-
-        AtomicReference<Process> child = new AtomicReference<>();
-        AtomicReference<Path> tmpDir = new AtomicReference<>();
-        Thread killer = new Thread(() -> {
-            stop(child.get());
-            if (tmpDir.get() != null) {
-                Measure.deleteTree(tmpDir.get());
-            }
-        }, "locus-bench-service-killer");
-        Runtime.getRuntime().addShutdownHook(killer); // Ctrl-C, SIGTERM: the finally below does not run then
-        Path tmp = null;
+        Leftovers leftovers = new Leftovers();
+        Runtime.getRuntime().addShutdownHook(leftovers.hook); // Ctrl-C, SIGTERM: the finally below does not run then
         try (FactStudyRunner runner = FactStudyRunner.open(s, System.err::println)) {
-            tmp = Files.createTempDirectory("locus-bench-service-");
-            tmpDir.set(tmp);
-            String layerText = Arrays.stream(runner.grid().layers()).mapToObj(Integer::toString).collect(Collectors.joining(","));
-            System.out.printf("grid %s: model %s, methods %s, problems %s, layers [%s], samples %d, editing config %s%n", runner.grid().id(),
-                    runner.modelName(), runner.grid().methods(), runner.grid().problems(), layerText, s.tracing().samples(), s.editing().config());
-            int libraryWarmupEvents = study(runner, warmupFact).events();
-            int engineThreads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
-            int engineInterop = ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
-            System.out.printf("threads: library process: PyTorch intra-op %d, inter-op %d (asked %d / %d)%n", engineThreads, engineInterop,
-                    t, interopThreads);
-            if (engineThreads != t) {
-                System.out.println("WARNING: the engine was set up before this command could set its threads");
-            }
-
-            List<Double> libraryMs = new ArrayList<>();
-            List<Double> serviceMs = new ArrayList<>();
-            double[] libraryWork = {0, 0}; // trace, edit ms as the events report them
-            double[] serviceWork = {0, 0};
-            List<Double> roundOverheads = new ArrayList<>();
-            double[] libraryCpu = {0, 0}; // process, this (model) thread, seconds
-            Map<String, Double> serviceCpu = new java.util.TreeMap<>(); // thread group -> seconds
-            Service service = null;
-            for (int round = 0; round < rounds; round++) {
-                List<Fact> batch = all.subList(from + 1 + round * facts, from + 1 + (round + 1) * facts);
-                int expected = 0;
-                double libraryBatchMs = 0;
-                double libraryBatchCpu = libraryCpu[0];
-                for (Fact f : batch) {
-                    Work[] work = {null};
-                    long cpuBefore = processCpuNanos();
-                    long threadBefore = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
-                    double ms = Measure.ms(() -> work[0] = study(runner, f));
-                    libraryCpu[0] += (processCpuNanos() - cpuBefore) / 1e9;
-                    libraryCpu[1] += (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadBefore) / 1e9;
-                    expected += work[0].events();
-                    libraryWork[0] += work[0].traceMs();
-                    libraryWork[1] += work[0].editMs();
-                    libraryMs.add(ms);
-                    libraryBatchMs += ms;
-                    System.out.printf("round %d library  %-10s %9.0f ms  (%d results; trace %.0f ms, edits %.0f ms)%n", round + 1, f.id(), ms,
-                            work[0].events(), work[0].traceMs(), work[0].editMs());
-                }
-                if (service == null) {
-                    service = startService(child, tmp, s, runner.grid().layers(), t, runner.modelName());
-                    System.out.printf("service: pid %d, http://127.0.0.1:%d, ready after %.1f s; %s%n", service.process.pid(), service.port,
-                            service.readyS, service.threadsLine());
-                    double warmS = service.submitAndWait(List.of(warmupFact), libraryWarmupEvents, runner.modelName());
-                    System.out.printf("service warm-up fact %s: %.1f s (not counted)%n", warmupFact.id(), warmS);
-                }
-                double[] workBefore = service.work();
-                Map<String, Double> cpuBefore = threadCpu(service.process.pid());
-                double seconds = service.submitAndWait(batch, expected, runner.modelName());
-                Map<String, Double> cpuAfter = threadCpu(service.process.pid());
-                double[] workAfter = service.work();
-                cpuAfter.forEach((group, sec) -> serviceCpu.merge(group, sec - cpuBefore.getOrDefault(group, 0.0), Double::sum));
-                serviceWork[0] += workAfter[0] - workBefore[0];
-                serviceWork[1] += workAfter[1] - workBefore[1];
-                serviceMs.add(seconds * 1000);
-                roundOverheads.add(seconds * 1000 / libraryBatchMs - 1);
-                double roundLibraryCpu = libraryCpu[0] - libraryBatchCpu;
-                double roundServiceCpu = cpuAfter.values().stream().mapToDouble(Double::doubleValue).sum()
-                        - cpuBefore.values().stream().mapToDouble(Double::doubleValue).sum();
-                System.out.printf("round %d service  %d facts  %9.0f ms  = %.0f ms per fact  (%d results; trace %.0f ms, edits %.0f ms)"
-                        + "  round overhead %+.1f %%; CPU library %.1f s, service %.1f s (%+.1f %%)%n", round + 1, batch.size(), seconds * 1000,
-                        seconds * 1000 / batch.size(), expected, workAfter[0] - workBefore[0], workAfter[1] - workBefore[1],
-                        100 * roundOverheads.get(round), roundLibraryCpu, roundServiceCpu, 100 * (roundServiceCpu / roundLibraryCpu - 1));
-                service.breakdown(batch);
-            }
-            double libraryPerFact = libraryMs.stream().mapToDouble(Double::doubleValue).sum() / libraryMs.size();
-            double servicePerFact = serviceMs.stream().mapToDouble(Double::doubleValue).sum() / (rounds * facts);
-            System.out.println();
-            System.out.printf("library  per fact: %8.0f ms  (mean of %d facts; median %.0f ms)%n", libraryPerFact, libraryMs.size(),
-                    Measure.median(libraryMs));
-            System.out.printf("service  per fact: %8.0f ms  (batch time / %d facts, submission until the aggregator's view counts all results)%n",
-                    servicePerFact, rounds * facts);
-            System.out.printf("service overhead: %+.1f %% (service / library - 1; target <= 10 %%)%s%n", 100 * (servicePerFact / libraryPerFact - 1),
-                    rounds > 1 ? String.format("; median of the %d paired rounds %+.1f %%", rounds, 100 * Measure.median(roundOverheads)) : "");
-            int n = rounds * facts;
-            double libraryRest = libraryPerFact - (libraryWork[0] + libraryWork[1]) / n;
-            double serviceRest = servicePerFact - (serviceWork[0] + serviceWork[1]) / n;
-            System.out.printf("per fact, as the results report it:   trace %7.0f ms  edits %8.0f ms  rest %7.0f ms  (library)%n",
-                    libraryWork[0] / n, libraryWork[1] / n, libraryRest);
-            System.out.printf("                                      trace %7.0f ms  edits %8.0f ms  rest %7.0f ms  (service; rest = wall - trace - edits:"
-                    + " setup, publishing, Kafka, aggregator)%n", serviceWork[0] / n, serviceWork[1] / n, serviceRest);
-            double libraryRatio = libraryPerFact / ((libraryWork[0] + libraryWork[1]) / n);
-            double serviceRatio = servicePerFact / ((serviceWork[0] + serviceWork[1]) / n);
-            System.out.printf("wall / (trace + edits): library %.4f, service %.4f -> overhead beyond the model work %+.2f %% "
-                    + "(blind to the load's effect on the model work itself)%n", libraryRatio, serviceRatio, 100 * (serviceRatio / libraryRatio - 1));
-            double serviceTotal = serviceCpu.values().stream().mapToDouble(Double::doubleValue).sum();
-            System.out.printf("CPU per fact: library process %.1f s (model thread %.1f s); service process %.1f s -> CPU overhead %+.1f %%%n",
-                    libraryCpu[0] / n, libraryCpu[1] / n, serviceTotal / n, 100 * (serviceTotal / libraryCpu[0] - 1));
-            System.out.println("service CPU per fact by thread: " + serviceCpu.entrySet().stream()
-                    .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(8)
-                    .map(e -> String.format("%s %.2f s", e.getKey(), e.getValue() / n)).collect(Collectors.joining(", ")));
-            System.out.printf("load average at end: %s%n", Measure.loadAverage());
-            if (service != null) {
-                service.printRejected();
-            }
+            leftovers.dir.set(Files.createTempDirectory("locus-bench-service-"));
+            benchmark(runner, s, all, t, leftovers);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         } finally {
-            stop(child.get());
-            try {
-                Runtime.getRuntime().removeShutdownHook(killer);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook runs anyway
-            }
-            if (tmp != null) {
-                Path log = tmp.resolve("service.log");
-                if (keepLog && Files.exists(log)) {
-                    try {
-                        Path kept = Files.createTempFile("locus-bench-service-", ".log");
-                        Files.copy(log, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                        System.out.println("service log: " + kept);
-                    } catch (IOException e) {
-                        System.err.println("could not keep the service log: " + e);
-                    }
-                }
-                Measure.deleteTree(tmp);
-            }
+            leftovers.close();
         }
+    }
+
+    /** The library warm-up, then the rounds (the child started after the first library batch), then the report. */
+    private void benchmark(FactStudyRunner runner, StudySettings s, List<Fact> all, int t, Leftovers leftovers)
+            throws IOException, InterruptedException {
+        String layerText = Arrays.stream(runner.grid().layers()).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        System.out.printf("grid %s: model %s, methods %s, problems %s, layers [%s], samples %d, editing config %s%n", runner.grid().id(),
+                runner.modelName(), runner.grid().methods(), runner.grid().problems(), layerText, s.tracing().samples(), s.editing().config());
+        Fact warmupFact = all.get(from);
+        int libraryWarmupEvents = study(runner, warmupFact).events();
+        printEngineThreads(t);
+        List<Round> measured = new ArrayList<>();
+        ChildService service = null;
+        for (int round = 0; round < rounds; round++) {
+            List<Fact> batch = all.subList(from + 1 + round * facts, from + 1 + (round + 1) * facts);
+            List<LibraryFact> library = libraryBatch(runner, batch, round);
+            if (service == null) {
+                service = startService(leftovers, s, runner.grid().layers(), t, runner.modelName());
+                double warmS = service.submitAndWait(List.of(warmupFact), libraryWarmupEvents, runner.modelName());
+                System.out.printf("service warm-up fact %s: %.1f s (not counted)%n", warmupFact.id(), warmS);
+            }
+            int results = library.stream().mapToInt(f -> f.work().events()).sum();
+            Round r = new Round(library, serviceBatch(service, batch, results, runner.modelName()));
+            measured.add(r);
+            ServiceReport.printRound(round, r);
+            System.out.println(service.breakdown(batch, config.topics()).line());
+        }
+        ServiceReport.printSummary(measured, rounds * facts);
+        System.out.printf("load average at end: %s%n", Measure.loadAverage());
+        if (service != null) {
+            System.out.printf("service progress: %s%n", service.progress());
+        }
+    }
+
+    private void printEngineThreads(int t) {
+        int engineThreads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        int engineInterop = ai.djl.pytorch.jni.JniUtils.getNumInteropThreads();
+        System.out.printf("threads: library process: PyTorch intra-op %d, inter-op %d (asked %d / %d)%n", engineThreads, engineInterop,
+                t, interopThreads);
+        if (engineThreads != t) {
+            System.out.println("WARNING: the engine was set up before this command could set its threads");
+        }
+    }
+
+    /** Each fact through the library, timed, with CPU of this process and of this (model) thread; a line as each ends. */
+    private static List<LibraryFact> libraryBatch(FactStudyRunner runner, List<Fact> batch, int round) {
+        List<LibraryFact> library = new ArrayList<>();
+        for (Fact f : batch) {
+            Work[] work = {null};
+            long cpuBefore = processCpuNanos();
+            long threadBefore = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+            double ms = Measure.ms(() -> work[0] = study(runner, f));
+            LibraryFact fact = new LibraryFact(f, work[0], ms, (processCpuNanos() - cpuBefore) / 1e9,
+                    (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadBefore) / 1e9);
+            ServiceReport.printLibraryFact(round, fact);
+            library.add(fact);
+        }
+        return library;
+    }
+
+    /** The batch in one request to the child, until its view counts {@code results} more; its timers and CPU around that. */
+    private static ServiceBatch serviceBatch(ChildService service, List<Fact> batch, int results, String model)
+            throws IOException, InterruptedException {
+        double[] workBefore = service.work();
+        Map<String, Double> cpuBefore = service.threadCpu();
+        double seconds = service.submitAndWait(batch, results, model);
+        Map<String, Double> cpuAfter = service.threadCpu();
+        double[] workAfter = service.work();
+        Map<String, Double> byThread = new HashMap<>();
+        cpuAfter.forEach((group, sec) -> byThread.put(group, sec - cpuBefore.getOrDefault(group, 0.0)));
+        double cpuS = cpuAfter.values().stream().mapToDouble(Double::doubleValue).sum()
+                - cpuBefore.values().stream().mapToDouble(Double::doubleValue).sum();
+        return new ServiceBatch(results, seconds, workAfter[0] - workBefore[0], workAfter[1] - workBefore[1], byThread, cpuS);
     }
 
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-    }
-
-    /**
-     * CPU seconds (user + system) of a process's live threads, summed by thread name without its number (Linux /proc,
-     * 100 ticks a second; empty elsewhere). Threads that end between two readings are lost, which only undercounts.
-     */
-    static Map<String, Double> threadCpu(long pid) {
-        Map<String, Double> out = new java.util.HashMap<>();
-        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-            for (Path task : tasks.toList()) {
-                try {
-                    String stat = Files.readString(task.resolve("stat"));
-                    String name = Files.readString(task.resolve("comm")).strip().replaceAll("[-#_ ]*\\d+$", "");
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    out.merge(name, (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0, Double::sum);
-                } catch (IOException | RuntimeException gone) {
-                    // the thread ended meanwhile
-                }
-            }
-        } catch (IOException e) {
-            // not Linux, or the process is gone
-        }
-        return out;
     }
 
     private List<Fact> facts() {
@@ -296,9 +216,6 @@ public class BenchServiceCommand implements Runnable {
             throw new UncheckedIOException("cannot read " + factsFile, e);
         }
     }
-
-    /** What one fact made through the library: result events, and the trace and edit time they report. */
-    private record Work(int events, double traceMs, double editMs) {}
 
     /** Studies one fact through the library; the sink only counts events and adds up the durations they carry. */
     private static Work study(FactStudyRunner runner, Fact fact) {
@@ -318,28 +235,33 @@ public class BenchServiceCommand implements Runnable {
         return new Work(n[0], ms[0], ms[1]);
     }
 
-    /** Graceful stop (SIGTERM: Quarkus closes its clients, then the launcher its broker), then a kill after 30 s. */
-    private static void stop(Process p) {
-        if (p == null || !p.isAlive()) {
-            return;
-        }
-        p.destroy();
-        try {
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private Service startService(AtomicReference<Process> holder, Path tmp, StudySettings s, int[] gridLayers, int t, String model)
+    /** Starts the child on a free port with a fresh API key, waits until it is ready, and follows its live view. */
+    private ChildService startService(Leftovers leftovers, StudySettings s, int[] gridLayers, int t, String model)
             throws IOException, InterruptedException {
         Path jar = app != null ? app : ownJar();
         int port = freePort();
         String key = UUID.randomUUID().toString();
+        Path tmp = leftovers.dir.get();
+        Path log = tmp.resolve("service.log");
+        ProcessBuilder pb = new ProcessBuilder(childCommand(jar, tmp, s, gridLayers, t, port, key)).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        Map<String, String> env = pb.environment();
+        env.remove("KAFKA_BOOTSTRAP_SERVERS"); // its own in-process broker
+        env.keySet().removeIf(k -> k.startsWith("LOCUS_")); // the -D settings are the whole configuration
+        long start = System.nanoTime();
+        Process p = pb.start();
+        leftovers.child.set(p);
+        ChildService service = new ChildService(p, port, key, log, batchTimeout);
+        service.awaitReady(start + startTimeout.toNanos(), startTimeout);
+        double readyS = (System.nanoTime() - start) / 1e9;
+        service.follow(model);
+        System.out.printf("service: pid %d, http://127.0.0.1:%d, ready after %.1f s; %s%n", service.pid(), port, readyS,
+                service.threadsLine());
+        return service;
+    }
+
+    /** The child's command line: this JVM's settings, the same threads, the same study settings, its own broker and port. */
+    private List<String> childCommand(Path jar, Path tmp, StudySettings s, int[] gridLayers, int t, int port, String key) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -360,6 +282,14 @@ public class BenchServiceCommand implements Runnable {
         cmd.add("-Dlocus.api.keys=" + key);
         cmd.add("-Dlocus.topics.facts=" + config.topics().facts());
         cmd.add("-Dlocus.topics.results=" + config.topics().results());
+        studyOptions(cmd, s, gridLayers);
+        cmd.add("-jar");
+        cmd.add(jar.toString());
+        return cmd;
+    }
+
+    /** The grid, tracing, model and editing settings as -D options, so the child studies facts as the library does. */
+    private static void studyOptions(List<String> cmd, StudySettings s, int[] gridLayers) {
         cmd.add("-Dlocus.grid.methods=" + String.join(",", s.edits().methods()));
         cmd.add("-Dlocus.grid.problems=" + String.join(",", s.edits().problems()));
         cmd.add("-Dlocus.grid.layers=" + Arrays.stream(gridLayers).mapToObj(Integer::toString).collect(Collectors.joining(",")));
@@ -384,21 +314,6 @@ public class BenchServiceCommand implements Runnable {
             cmd.add("-Dlocus.editing.corpus=" + s.editing().corpus().toAbsolutePath());
         }
         cmd.add("-Dlocus.editing.cache=" + s.editing().cacheDir().toAbsolutePath());
-        cmd.add("-jar");
-        cmd.add(jar.toString());
-        Path log = tmp.resolve("service.log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        Map<String, String> env = pb.environment();
-        env.remove("KAFKA_BOOTSTRAP_SERVERS"); // its own in-process broker
-        env.keySet().removeIf(k -> k.startsWith("LOCUS_")); // the -D settings above are the whole configuration
-        long start = System.nanoTime();
-        Process p = pb.start();
-        holder.set(p);
-        Service service = new Service(p, port, key, log);
-        service.awaitReady(start + startTimeout.toNanos());
-        service.readyS = (System.nanoTime() - start) / 1e9;
-        service.follow(model);
-        return service;
     }
 
     private static Path ownJar() {
@@ -423,295 +338,43 @@ public class BenchServiceCommand implements Runnable {
         }
     }
 
-    /** The running child service and how to talk to it. */
-    private final class Service {
-        final Process process;
-        final int port;
-        final String key;
-        final Path log;
-        double readyS;
-
-        Service(Process process, int port, String key, Path log) {
-            this.process = process;
-            this.port = port;
-            this.key = key;
-            this.log = log;
-        }
-
-        void awaitReady(long deadline) throws InterruptedException {
-            while (true) {
-                alive();
-                try {
-                    if (get("/q/health/ready").statusCode() == 200) {
-                        return;
-                    }
-                } catch (IOException notYet) {
-                    // not listening yet
-                }
-                if (System.nanoTime() > deadline) {
-                    throw failure("the service was not ready within " + startTimeout);
-                }
-                Thread.sleep(500);
+    /**
+     * The child and the scratch directory (its broker's data, its log), undone on every way out: by {@link #close}
+     * from run's finally, or by the shutdown hook on Ctrl-C / SIGTERM, when that finally does not run.
+     */
+    private final class Leftovers {
+        final AtomicReference<Process> child = new AtomicReference<>();
+        final AtomicReference<Path> dir = new AtomicReference<>();
+        final Thread hook = new Thread(() -> {
+            ChildService.stop(child.get());
+            if (dir.get() != null) {
+                Measure.deleteTree(dir.get());
             }
-        }
+        }, "locus-bench-service-killer");
 
-        long postedAtMillis;
-        long doneAtMillis;
-
-        /** The model's results in the aggregator's view as last streamed by /api/stats/stream; -1 before the first event. */
-        private final java.util.concurrent.atomic.AtomicLong streamed = new java.util.concurrent.atomic.AtomicLong(-1);
-        private final Object changed = new Object();
-
-        /**
-         * Follows /api/stats/stream (server-sent events: the current view, then every change) on a daemon thread, so
-         * waiting for a batch costs the service no polling, and the end of a batch is seen as soon as it is counted.
-         */
-        void follow(String model) {
-            Thread reader = new Thread(() -> {
-                try {
-                    http.send(HttpRequest.newBuilder(uri("/api/stats/stream")).header("Accept", "text/event-stream").GET().build(),
-                            HttpResponse.BodyHandlers.ofLines()).body().forEach(line -> {
-                                if (line.startsWith("data:")) {
-                                    try {
-                                        streamed.set(count(JSON.readTree(line.substring(5)), model));
-                                    } catch (IOException e) {
-                                        System.err.println("unreadable stats event: " + e.getMessage());
-                                    }
-                                    synchronized (changed) {
-                                        changed.notifyAll();
-                                    }
-                                }
-                            });
-                } catch (IOException | java.io.UncheckedIOException e) {
-                    // the service went away
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "locus-bench-stats-stream");
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        /**
-         * Waits until the streamed count reaches {@code target} (at least 0: the first event) or the deadline passes;
-         * fails at once when the service exits or, checked every 5 s, stops being ready (e.g. its facts channel failed).
-         */
-        private void awaitStreamed(long target, long deadline, String what) throws InterruptedException {
-            long nextHealth = System.nanoTime() + 5_000_000_000L;
-            while (true) {
-                synchronized (changed) {
-                    if (streamed.get() >= Math.max(target, 0)) {
-                        return;
-                    }
-                    changed.wait(200);
-                }
-                alive();
-                if (System.nanoTime() > deadline) {
-                    throw failure(what);
-                }
-                if (System.nanoTime() > nextHealth) {
-                    nextHealth = System.nanoTime() + 5_000_000_000L;
-                    try {
-                        HttpResponse<String> health = get("/q/health/ready");
-                        if (health.statusCode() != 200) {
-                            throw failure("the service is no longer ready (" + health.statusCode() + "): " + health.body());
-                        }
-                    } catch (IOException e) {
-                        throw failure("the service does not answer: " + e);
-                    }
-                }
-            }
-        }
-
-        /** Posts the facts in one request; seconds until the aggregator's view counts {@code results} more results of the model. */
-        double submitAndWait(List<Fact> batch, int results, String model) throws IOException, InterruptedException {
-            awaitStreamed(0, System.nanoTime() + 30_000_000_000L, "no event from /api/stats/stream within 30 s");
-            long before = streamed.get();
-            if (counted(model) != before) {
-                throw failure("/api/stats counts " + counted(model) + " results, its stream " + before);
-            }
-            String body = batch.stream().map(FactIntake::json).collect(Collectors.joining("\n"));
-            postedAtMillis = System.currentTimeMillis();
-            long start = System.nanoTime();
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri("/api/facts")).header("X-API-Key", key)
-                    .header("Content-Type", "application/x-ndjson").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 202) {
-                throw failure("POST /api/facts answered " + response.statusCode() + ": " + response.body());
-            }
-            awaitStreamed(before + results, start + batchTimeout.toNanos(), "the service did not count the batch's " + results
-                    + " results within " + batchTimeout);
-            doneAtMillis = System.currentTimeMillis();
-            double seconds = (System.nanoTime() - start) / 1e9;
-            if (counted(model) != before + results) {
-                throw failure("/api/stats counts " + (counted(model) - before) + " new results, expected " + results);
-            }
-            return seconds;
-        }
-
-        /** Results of the model in the aggregator's view: traces, skipped facts and edits. */
-        long counted(String model) throws IOException, InterruptedException {
-            HttpResponse<String> response = get("/api/stats");
-            if (response.statusCode() != 200) {
-                throw failure("GET /api/stats answered " + response.statusCode());
-            }
-            return count(JSON.readTree(response.body()), model);
-        }
-
-        private static long count(JsonNode stats, String model) {
-            long n = 0;
-            for (JsonNode group : stats.path("groups")) {
-                if (group.path("model").asText().equals(model)) {
-                    n += group.path("traced").asLong() + group.path("skipped").asLong() + group.path("edits").asLong();
-                }
-            }
-            return n;
-        }
-
-        /** Seconds -> ms of trace and edit time the worker has recorded so far (its Micrometer timers, from /q/metrics). */
-        double[] work() throws IOException, InterruptedException {
-            double[] out = {0, 0};
-            for (String line : get("/q/metrics").body().split("\n")) {
-                if (line.startsWith("locus_trace_duration_seconds_sum")) {
-                    out[0] += 1000 * Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                } else if (line.startsWith("locus_edit_duration_seconds_sum")) {
-                    out[1] += 1000 * Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                }
-            }
-            return out;
-        }
-
-        /**
-         * Where the last batch's time went, from the record timestamps (set by each producer at send) on the child's
-         * topics, read after the batch and outside its timing: HTTP until the facts are on the facts topic; the
-         * worker's wait before each fact (consumer, intake); the time in each fact beyond its trace and edits
-         * (evaluator setup, JSON, waiting for each result's acknowledgement); last result until /api/stats counted it.
-         */
-        void breakdown(List<Fact> batch) {
-            java.util.regex.Matcher m;
+        void close() {
+            ChildService.stop(child.get());
             try {
-                m = java.util.regex.Pattern.compile("connected to Kafka brokers '([^']+)'").matcher(Files.readString(log));
-            } catch (IOException e) {
-                System.out.println("breakdown unavailable: " + e);
-                return;
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
             }
-            if (!m.find()) {
-                System.out.println("breakdown unavailable: no broker address in the service's log");
-                return;
+            if (dir.get() != null) {
+                keepServiceLog(dir.get().resolve("service.log"));
+                Measure.deleteTree(dir.get());
             }
-            java.util.Set<String> ids = batch.stream().map(Fact::id).collect(Collectors.toSet());
-            Map<String, Long> factAt = new java.util.HashMap<>();
-            Map<String, long[]> perFact = new java.util.HashMap<>(); // trace sent, trace ms, edit ms, last result sent, results
-            for (var r : readAll(m.group(1), config.topics().facts())) {
-                if (ids.contains(r.key())) {
-                    factAt.merge(r.key(), r.timestamp(), Math::min);
-                }
-            }
-            for (var r : readAll(m.group(1), config.topics().results())) {
+        }
+
+        private void keepServiceLog(Path log) {
+            if (keepLog && Files.exists(log)) {
                 try {
-                    JsonNode e = JSON.readTree(r.value());
-                    String fact = e.path("fact_id").asText();
-                    if (!ids.contains(fact)) {
-                        continue;
-                    }
-                    long[] f = perFact.computeIfAbsent(fact, k -> new long[5]);
-                    switch (e.path("type").asText()) {
-                        case "trace" -> {
-                            f[0] = r.timestamp();
-                            f[1] = e.path("duration_ms").asLong();
-                        }
-                        case "edit" -> f[2] += e.path("edit").path("duration_ms").asLong();
-                        default -> { }
-                    }
-                    f[3] = Math.max(f[3], r.timestamp());
-                    f[4]++;
+                    Path kept = Files.createTempFile("locus-bench-service-", ".log");
+                    Files.copy(log, kept, StandardCopyOption.REPLACE_EXISTING);
+                    System.out.println("service log: " + kept);
                 } catch (IOException e) {
-                    System.out.println("breakdown: unreadable result: " + e.getMessage());
+                    System.err.println("could not keep the service log: " + e);
                 }
             }
-            if (perFact.size() != batch.size() || factAt.size() != batch.size()) {
-                System.out.printf("breakdown unavailable: found %d facts and results of %d of the %d facts%n", factAt.size(), perFact.size(),
-                        batch.size());
-                return;
-            }
-            List<String> order = new ArrayList<>(ids);
-            order.sort(java.util.Comparator.comparingLong(id -> perFact.get(id)[0] - perFact.get(id)[1]));
-            long published = factAt.values().stream().mapToLong(Long::longValue).max().orElseThrow();
-            long waited = 0;
-            long inFact = 0;
-            long previousEnd = 0;
-            StringBuilder gaps = new StringBuilder();
-            for (String id : order) {
-                long[] f = perFact.get(id);
-                long start = f[0] - f[1];
-                long gap = start - Math.max(previousEnd, factAt.get(id));
-                waited += gap;
-                gaps.append(gaps.length() == 0 ? "" : ", ").append(gap);
-                inFact += (f[3] - start) - f[1] - f[2];
-                previousEnd = f[3];
-            }
-            System.out.printf("  breakdown (ms, whole batch): HTTP until the facts are published %d; worker waiting for a fact %d [%s]; "
-                            + "in facts beyond trace + edits %d (%.1f per result); last result sent until counted in /api/stats %d%n",
-                    published - postedAtMillis, waited, gaps, inFact, (double) inFact / perFact.values().stream().mapToLong(f -> f[4]).sum(),
-                    doneAtMillis - previousEnd);
-        }
-
-        private List<org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> readAll(String bootstrap, String topic) {
-            List<org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> out = new ArrayList<>();
-            Map<String, Object> props = Map.of("bootstrap.servers", bootstrap,
-                    "key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName(),
-                    "value.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName());
-            try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<String, String>(props)) {
-                List<org.apache.kafka.common.TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                        .map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
-                c.assign(parts);
-                c.seekToBeginning(parts);
-                Map<org.apache.kafka.common.TopicPartition, Long> end = c.endOffsets(parts);
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                while (parts.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
-                    c.poll(Duration.ofMillis(200)).forEach(out::add);
-                }
-            }
-            return out;
-        }
-
-        void printRejected() throws IOException, InterruptedException {
-            JsonNode progress = JSON.readTree(get("/api/stats").body()).path("progress");
-            System.out.printf("service progress: %s%n", progress);
-        }
-
-        String threadsLine() {
-            try {
-                return Files.readAllLines(log).stream().filter(l -> l.contains("Number of in")).map(l -> l.replaceAll(".*(Number of)", "$1"))
-                        .collect(Collectors.joining("; ", "service process: ", ""));
-            } catch (IOException e) {
-                return "service process threads unknown: " + e;
-            }
-        }
-
-        private HttpResponse<String> get(String path) throws IOException, InterruptedException {
-            return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
-        }
-
-        private URI uri(String path) {
-            return URI.create("http://127.0.0.1:" + port + path);
-        }
-
-        private void alive() {
-            if (!process.isAlive()) {
-                throw failure("the service exited with code " + process.exitValue());
-            }
-        }
-
-        private IllegalStateException failure(String message) {
-            String tail;
-            try {
-                List<String> lines = Files.readAllLines(log);
-                tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-            } catch (IOException e) {
-                tail = "(no log: " + e + ")";
-            }
-            return new IllegalStateException(message + "; last lines of the service's log:\n" + tail);
         }
     }
 }
