@@ -1,5 +1,10 @@
 package dev.locus.app;
 
+import dev.locus.bench.BenchAggregatorCommand;
+import dev.locus.bench.BenchEditCommand;
+import dev.locus.bench.BenchForwardCommand;
+import dev.locus.bench.BenchServiceCommand;
+import dev.locus.bench.BenchTraceCommand;
 import io.quarkus.picocli.runtime.annotations.TopCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

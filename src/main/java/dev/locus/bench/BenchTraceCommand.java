@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
@@ -8,7 +8,6 @@ import dev.locus.tracing.NaiveTracer;
 import dev.locus.tracing.Tracer;
 import dev.locus.tracing.TracingSettings;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,8 +37,8 @@ public class BenchTraceCommand implements Runnable {
             List<Double> fastMs = new ArrayList<>();
             for (int i = -warmup; i < facts; i++) {
                 Fact f = all.get(Math.floorMod(i, all.size()));
-                double n = time(() -> naive.trace(f.prompt(), f.subject(), f.targetTrue()));
-                double q = time(() -> fast.trace(f.prompt(), f.subject(), f.targetTrue()));
+                double n = Measure.ms(() -> naive.trace(f.prompt(), f.subject(), f.targetTrue()));
+                double q = Measure.ms(() -> fast.trace(f.prompt(), f.subject(), f.targetTrue()));
                 if (i >= 0) {
                     naiveMs.add(n);
                     fastMs.add(q);
@@ -47,23 +46,15 @@ public class BenchTraceCommand implements Runnable {
                             "'" + f.prompt() + "'", n, q, lm.tokenize(f.prompt()).length());
                 }
             }
-            double medianNaive = median(naiveMs);
-            double medianFast = median(fastMs);
-            System.out.printf("median per fact: naive %.0f ms, fast %.0f ms, speed-up %.1fx (model %d layers x %d, S=%d)%n",
-                    medianNaive, medianFast, medianNaive / medianFast, lm.config().nLayer(), lm.config().nEmbd(),
-                    settings.samples());
+            printMedians(lm, settings, naiveMs, fastMs);
         }
     }
 
-    static double time(Runnable r) {
-        long start = System.nanoTime();
-        r.run();
-        return (System.nanoTime() - start) / 1e6;
-    }
-
-    static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    private static void printMedians(LanguageModel lm, TracingSettings settings, List<Double> naiveMs, List<Double> fastMs) {
+        double medianNaive = Measure.median(naiveMs);
+        double medianFast = Measure.median(fastMs);
+        System.out.printf("median per fact: naive %.0f ms, fast %.0f ms, speed-up %.1fx (model %d layers x %d, S=%d)%n",
+                medianNaive, medianFast, medianNaive / medianFast, lm.config().nLayer(), lm.config().nEmbd(),
+                settings.samples());
     }
 }

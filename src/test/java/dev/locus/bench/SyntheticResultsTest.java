@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
@@ -8,7 +8,7 @@ import dev.locus.model.Hooks;
 import dev.locus.model.ModelConfig;
 import dev.locus.testbed.Testbed;
 import dev.locus.model.LanguageModel;
-import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,19 +45,15 @@ public class BenchForwardCommand implements Runnable {
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = random.nextInt(model.config().vocabSize());
             }
-            double[] ms = new double[runs];
-            for (int r = -warmup; r < runs; r++) {
-                long start = System.nanoTime();
-                try (NDManager m = model.manager().newSubManager()) {
-                    model.forward(m.create(ids, new Shape(batch, length)), Hooks.none()).toFloatArray();
-                }
-                if (r >= 0) {
-                    ms[r] = (System.nanoTime() - start) / 1e6;
-                }
-            }
-            Arrays.sort(ms);
-            double median = ms[runs / 2];
+            List<Double> ms = Measure.repeat(warmup, runs, () -> forward(model, ids, batch));
+            double median = ms.stream().sorted().toList().get(runs / 2); // the upper middle of an even count, as always reported here
             System.out.printf("%-22s %6d %12.2f %12.0f%n", name, batch, median, batch * length / (median / 1000));
+        }
+    }
+
+    private void forward(Gpt2 model, long[] ids, int batch) {
+        try (NDManager m = model.manager().newSubManager()) {
+            model.forward(m.create(ids, new Shape(batch, length)), Hooks.none()).toFloatArray();
         }
     }
 }

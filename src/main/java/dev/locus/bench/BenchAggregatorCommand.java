@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.stream.EmbeddedKafka;
@@ -8,10 +8,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -63,9 +62,37 @@ public class BenchAggregatorCommand implements Runnable {
     @Option(names = "--seed", defaultValue = "1")
     long seed;
 
+    /** Seconds to fold events in-process, and what the state counted. */
+    private record Fold(double seconds, long counted, long duplicates) {}
+
+    /** Seconds from the aggregator's start until it has seen every event; seconds until its first; events seen by then. */
+    private record KafkaRun(double seconds, double firstS, long seenAtFirst) {}
+
     @Override
     public void run() {
-        System.out.printf("load average at start: %s%n", loadAverage());
+        System.out.printf("load average at start: %s%n", Measure.loadAverage());
+        SyntheticResults.Events all = generate();
+        foldInProcess(all.json().subList(0, warmup), 0); // warm-up, not reported
+        List<Double> plainS = new ArrayList<>();
+        List<Double> viewS = new ArrayList<>();
+        for (int r = 0; r < repeat; r++) {
+            Fold plain = foldInProcess(all.json().subList(0, events), 0);
+            check(r == 0 ? "in-process" : null, plain.counted(), plain.duplicates(), all.unique(events), events);
+            Fold withView = foldInProcess(all.json().subList(0, events), batch);
+            check(r == 0 ? "in-process + view" : null, withView.counted(), withView.duplicates(), all.unique(events), events);
+            plainS.add(plain.seconds());
+            viewS.add(withView.seconds());
+            System.out.printf("in-process run %d: (a) %.2f s = %,.0f results/s, (a') %.2f s = %,.0f results/s%n", r + 1, plain.seconds(),
+                    events / plain.seconds(), withView.seconds(), events / withView.seconds());
+        }
+        double plainMedian = Measure.median(plainS);
+        double viewMedian = Measure.median(viewS);
+        KafkaRun kafka = throughKafka(all);
+        printSummary(plainMedian, viewMedian, kafka);
+        System.out.printf("load average at end: %s%n", Measure.loadAverage());
+    }
+
+    private SyntheticResults.Events generate() {
         int n = Math.max(Math.max(events, kafkaEvents), warmup);
         long genStart = System.nanoTime();
         SyntheticResults.Events all = SyntheticResults.generate(n, duplicateRate, seed);
@@ -73,41 +100,27 @@ public class BenchAggregatorCommand implements Runnable {
         System.out.printf("generated %,d synthetic edit results (%d models x %d methods x %d problems x %d layers; %,d duplicates; "
                         + "mean %.0f bytes) in %.1f s%n", n, SyntheticResults.MODELS.size(), 4, 5, SyntheticResults.LAYERS,
                 all.duplicates(), meanBytes, (System.nanoTime() - genStart) / 1e9);
-
-        foldInProcess(all.json().subList(0, warmup), 0); // warm-up, not reported
-        List<Double> plainS = new java.util.ArrayList<>();
-        List<Double> viewS = new java.util.ArrayList<>();
-        for (int r = 0; r < repeat; r++) {
-            double[] plain = foldInProcess(all.json().subList(0, events), 0);
-            check(r == 0 ? "in-process" : null, (long) plain[1], (long) plain[2], all.unique(events), events);
-            double[] withView = foldInProcess(all.json().subList(0, events), batch);
-            check(r == 0 ? "in-process + view" : null, (long) withView[1], (long) withView[2], all.unique(events), events);
-            plainS.add(plain[0]);
-            viewS.add(withView[0]);
-            System.out.printf("in-process run %d: (a) %.2f s = %,.0f results/s, (a') %.2f s = %,.0f results/s%n", r + 1, plain[0],
-                    events / plain[0], withView[0], events / withView[0]);
-        }
-        double[] plain = {BenchTraceCommand.median(plainS)};
-        double[] withView = {BenchTraceCommand.median(viewS)};
-        double[] kafka = throughKafka(all);
-
-        double inProcessRate = events / plain[0];
-        double viewRate = events / withView[0];
-        double kafkaRate = kafkaEvents / kafka[0];
-        double steadyRate = (kafkaEvents - kafka[2]) / (kafka[0] - kafka[1]);
-        System.out.println();
-        System.out.printf("(a)  in-process, parse + StatsState.add (median):   %,9d results in %7.2f s = %,9.0f results/s%n", events, plain[0],
-                inProcessRate);
-        System.out.printf("(a') in-process, + view() every %d events (median): %,9d results in %7.2f s = %,9.0f results/s%n", batch, events,
-                withView[0], viewRate);
-        System.out.printf("(b)  through Kafka, ResultsAggregator from start:   %,9d results in %7.2f s = %,9.0f results/s "
-                + "(first result counted after %.2f s; %,.0f results/s from then on)%n", kafkaEvents, kafka[0], kafkaRate, kafka[1], steadyRate);
-        System.out.printf("ratio in-process (a) / Kafka (b): %.1fx; (a') / (b): %.1fx%n", inProcessRate / kafkaRate, viewRate / kafkaRate);
-        System.out.printf("load average at end: %s%n", loadAverage());
+        return all;
     }
 
-    /** Seconds to fold the events (parse + add, plus a view every {@code viewEvery} events when > 0), counted, duplicates. */
-    private static double[] foldInProcess(List<String> events, int viewEvery) {
+    private void printSummary(double plainS, double viewS, KafkaRun kafka) {
+        double inProcessRate = events / plainS;
+        double viewRate = events / viewS;
+        double kafkaRate = kafkaEvents / kafka.seconds();
+        double steadyRate = (kafkaEvents - kafka.seenAtFirst()) / (kafka.seconds() - kafka.firstS());
+        System.out.println();
+        System.out.printf("(a)  in-process, parse + StatsState.add (median):   %,9d results in %7.2f s = %,9.0f results/s%n", events, plainS,
+                inProcessRate);
+        System.out.printf("(a') in-process, + view() every %d events (median): %,9d results in %7.2f s = %,9.0f results/s%n", batch, events,
+                viewS, viewRate);
+        System.out.printf("(b)  through Kafka, ResultsAggregator from start:   %,9d results in %7.2f s = %,9.0f results/s "
+                + "(first result counted after %.2f s; %,.0f results/s from then on)%n", kafkaEvents, kafka.seconds(), kafkaRate,
+                kafka.firstS(), steadyRate);
+        System.out.printf("ratio in-process (a) / Kafka (b): %.1fx; (a') / (b): %.1fx%n", inProcessRate / kafkaRate, viewRate / kafkaRate);
+    }
+
+    /** Folds the events (parse + add, plus a view every {@code viewEvery} events when > 0). */
+    private static Fold foldInProcess(List<String> events, int viewEvery) {
         StatsState state = new StatsState();
         long counted = 0;
         long duplicates = 0;
@@ -131,11 +144,11 @@ public class BenchAggregatorCommand implements Runnable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        return new double[] {(System.nanoTime() - start) / 1e9, counted, duplicates};
+        return new Fold((System.nanoTime() - start) / 1e9, counted, duplicates);
     }
 
-    /** Seconds from the aggregator's start until it has seen every event; seconds until its first; events seen by then. */
-    private double[] throughKafka(SyntheticResults.Events all) {
+    /** The first {@code --kafka-events} events on a fresh broker's results topic, then a real aggregator reading them. */
+    private KafkaRun throughKafka(SyntheticResults.Events all) {
         Path dir;
         try {
             dir = Files.createTempDirectory("locus-bench-kafka-");
@@ -147,51 +160,60 @@ public class BenchAggregatorCommand implements Runnable {
         try (EmbeddedKafka broker = EmbeddedKafka.start(dir)) {
             broker.createTopic(results, partitions, Map.of());
             broker.createTopic(stats, 1, Map.of("cleanup.policy", "compact", "max.message.bytes", "16777216"));
-            Map<String, Object> client = Map.of("bootstrap.servers", broker.bootstrapServers());
-            long produceStart = System.nanoTime();
-            try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                    ProducerConfig.ACKS_CONFIG, "all",
-                    ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 << 20,
-                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName(),
-                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName()))) {
-                for (int i = 0; i < kafkaEvents; i++) {
-                    producer.send(new ProducerRecord<>(results, all.keys().get(i), all.json().get(i)));
-                }
-                producer.flush();
-            }
-            double produceS = (System.nanoTime() - produceStart) / 1e9;
-            System.out.printf("produced %,d results to %s (%d partitions) in %.1f s (%,.0f/s; not part of the figure)%n", kafkaEvents,
-                    results, partitions, produceS, kafkaEvents / produceS);
-
-            long start = System.nanoTime();
-            ResultsAggregator aggregator = new ResultsAggregator(client, results, stats, "bench", snapshotInterval, view -> {}).start();
-            double firstS = Double.NaN;
-            long seenAtFirst = 0;
-            long deadline = start + timeout.toNanos();
-            long seen = 0;
-            try {
-                while ((seen = aggregator.counted() + aggregator.duplicates()) < kafkaEvents) {
-                    if (seen > 0 && Double.isNaN(firstS)) {
-                        firstS = (System.nanoTime() - start) / 1e9;
-                        seenAtFirst = seen;
-                    }
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("the aggregator saw only " + seen + " of " + kafkaEvents + " results in " + timeout);
-                    }
-                    Thread.sleep(2);
-                }
-                double totalS = (System.nanoTime() - start) / 1e9;
-                check("through Kafka", aggregator.counted(), aggregator.duplicates(), all.unique(kafkaEvents), kafkaEvents);
-                return new double[] {totalS, Double.isNaN(firstS) ? totalS : firstS, seenAtFirst};
-            } finally {
-                aggregator.close(); // writes its last snapshot, closes its clients before the broker goes
-            }
+            produce(broker.bootstrapServers(), results, all);
+            return aggregate(Map.of("bootstrap.servers", broker.bootstrapServers()), results, stats, all);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         } finally {
-            deleteTree(dir);
+            Measure.deleteTree(dir);
+        }
+    }
+
+    /** Produces the events, acknowledged by every replica, before the aggregator starts: not part of the figure. */
+    private void produce(String bootstrap, String topic, SyntheticResults.Events all) {
+        long produceStart = System.nanoTime();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 << 20,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName(),
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName()))) {
+            for (int i = 0; i < kafkaEvents; i++) {
+                producer.send(new ProducerRecord<>(topic, all.keys().get(i), all.json().get(i)));
+            }
+            producer.flush();
+        }
+        double produceS = (System.nanoTime() - produceStart) / 1e9;
+        System.out.printf("produced %,d results to %s (%d partitions) in %.1f s (%,.0f/s; not part of the figure)%n", kafkaEvents,
+                topic, partitions, produceS, kafkaEvents / produceS);
+    }
+
+    /** Starts an aggregator (snapshots on) and polls its counts until it has seen every event. */
+    private KafkaRun aggregate(Map<String, Object> client, String results, String stats, SyntheticResults.Events all)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        ResultsAggregator aggregator = new ResultsAggregator(client, results, stats, "bench", snapshotInterval, view -> {}).start();
+        double firstS = Double.NaN;
+        long seenAtFirst = 0;
+        long deadline = start + timeout.toNanos();
+        long seen = 0;
+        try {
+            while ((seen = aggregator.counted() + aggregator.duplicates()) < kafkaEvents) {
+                if (seen > 0 && Double.isNaN(firstS)) {
+                    firstS = (System.nanoTime() - start) / 1e9;
+                    seenAtFirst = seen;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the aggregator saw only " + seen + " of " + kafkaEvents + " results in " + timeout);
+                }
+                Thread.sleep(2);
+            }
+            double totalS = (System.nanoTime() - start) / 1e9;
+            check("through Kafka", aggregator.counted(), aggregator.duplicates(), all.unique(kafkaEvents), kafkaEvents);
+            return new KafkaRun(totalS, Double.isNaN(firstS) ? totalS : firstS, seenAtFirst);
+        } finally {
+            aggregator.close(); // writes its last snapshot, closes its clients before the broker goes
         }
     }
 
@@ -203,22 +225,6 @@ public class BenchAggregatorCommand implements Runnable {
         }
         if (what != null) {
             System.out.printf("%-18s counted %,d, duplicates %,d (as generated)%n", what + ":", counted, duplicates);
-        }
-    }
-
-    static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim() + " (" + Runtime.getRuntime().availableProcessors() + " CPUs)";
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            System.err.println("could not delete " + dir + ": " + e);
         }
     }
 }

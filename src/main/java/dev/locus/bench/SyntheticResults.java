@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -44,22 +44,13 @@ public final class SyntheticResults {
 
     public static Events generate(int n, double duplicateRate, long seed) {
         Random random = new Random(seed);
-        List<String> methods = EditingMethod.labels();
-        List<String> problems = Arrays.stream(EditingProblem.values()).map(EditingProblem::label).toList();
-        int[] layers = IntStream.range(0, LAYERS).toArray();
-        Map<String, Integer> windows = new LinkedHashMap<>();
-        windows.put("hidden", 1);
-        windows.put("mlp", 5);
-        windows.put("attn", 5);
-        Grid grid = new Grid(methods, problems, layers, 10, 1, windows, 0.1376, 0.02, "testbed",
-                EditingConfig.testbed().fingerprint());
-        String gridId = grid.id();
+        Grid grid = grid();
+        String gridId = grid.id(); // a hash of the grid's JSON: once, not per event
         List<String> json = new ArrayList<>(n);
         List<String> keys = new ArrayList<>(n);
         int[] duplicatesBefore = new int[n + 1];
         int duplicates = 0;
         long unique = 0;
-        int perFact = methods.size() * problems.size() * LAYERS;
         while (json.size() < n) {
             if (!json.isEmpty() && random.nextDouble() < duplicateRate) {
                 int earlier = random.nextInt(json.size());
@@ -67,27 +58,45 @@ public final class SyntheticResults {
                 keys.add(keys.get(earlier));
                 duplicates++;
             } else {
-                long i = unique++;
-                int layer = (int) (i % LAYERS);
-                String method = methods.get((int) (i / LAYERS % methods.size()));
-                String problem = problems.get((int) (i / LAYERS / methods.size() % problems.size()));
-                long factModel = i / perFact;
-                String model = MODELS.get((int) (factModel % MODELS.size()));
-                String factId = String.format("bench-%06d", factModel / MODELS.size());
-                String fingerprint = Sha256.hex("weights|" + model).substring(0, 16);
-                EditResult edit = edit(random, factId, method, problem, layer, model.equals("testbed") ? 3 : 10);
-                String id = Sha256.hex(fingerprint + "|" + gridId + "|" + factId + "|edit|" + method + "|" + problem + "|" + layer)
-                        .substring(0, 32);
+                ResultEvent.Edit event = event(random, grid, gridId, unique++);
                 try {
-                    json.add(JSON.writeValueAsString(new ResultEvent.Edit(id, "edit", model, fingerprint, factId, gridId, grid, edit)));
+                    json.add(JSON.writeValueAsString(event));
                 } catch (JsonProcessingException e) {
                     throw new IllegalStateException(e);
                 }
-                keys.add(model);
+                keys.add(event.model());
             }
             duplicatesBefore[json.size()] = duplicates;
         }
         return new Events(json, keys, duplicates, duplicatesBefore);
+    }
+
+    private static Grid grid() {
+        List<String> methods = EditingMethod.labels();
+        List<String> problems = Arrays.stream(EditingProblem.values()).map(EditingProblem::label).toList();
+        int[] layers = IntStream.range(0, LAYERS).toArray();
+        Map<String, Integer> windows = new LinkedHashMap<>();
+        windows.put("hidden", 1);
+        windows.put("mlp", 5);
+        windows.put("attn", 5);
+        return new Grid(methods, problems, layers, 10, 1, windows, 0.1376, 0.02, "testbed", EditingConfig.testbed().fingerprint());
+    }
+
+    /** The {@code i}-th distinct result, in a worker's order: fact by fact (models in turn), problem, method, layer. */
+    private static ResultEvent.Edit event(Random random, Grid grid, String gridId, long i) {
+        List<String> methods = grid.methods();
+        List<String> problems = grid.problems();
+        int layer = (int) (i % LAYERS);
+        String method = methods.get((int) (i / LAYERS % methods.size()));
+        String problem = problems.get((int) (i / LAYERS / methods.size() % problems.size()));
+        long factModel = i / (methods.size() * problems.size() * LAYERS);
+        String model = MODELS.get((int) (factModel % MODELS.size()));
+        String factId = String.format("bench-%06d", factModel / MODELS.size());
+        String fingerprint = Sha256.hex("weights|" + model).substring(0, 16);
+        EditResult edit = edit(random, factId, method, problem, layer, model.equals("testbed") ? 3 : 10);
+        String id = Sha256.hex(fingerprint + "|" + gridId + "|" + factId + "|edit|" + method + "|" + problem + "|" + layer)
+                .substring(0, 32);
+        return new ResultEvent.Edit(id, "edit", model, fingerprint, factId, gridId, grid, edit);
     }
 
     /** Scores that fall with the layer, as ROME's do on the testbed; a tracing value peaking in the early layers. */

@@ -1,4 +1,4 @@
-package dev.locus.app;
+package dev.locus.bench;
 
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditingConfig;
@@ -44,34 +44,32 @@ public class BenchEditCommand implements Runnable {
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
             EditingConfig config = EditingConfig.testbed();
             List<String> prefixes = config.prefixes(lm, 0);
-            EditEvaluator evaluator = new EditEvaluator(lm, sigma, 1);
-            EditEvaluator.Setup setup = evaluator.setup(facts.get(0), EditingProblem.ERROR_INJECTION);
+            EditEvaluator.Setup setup = new EditEvaluator(lm, sigma, 1).setup(facts.get(0), EditingProblem.ERROR_INJECTION);
             for (EditingMethod method : EditingMethod.values()) {
                 Editor editor = config.editor(method, EditingProblem.ERROR_INJECTION, lm, statistics, prefixes);
-                List<Double> ms = new ArrayList<>();
-                for (int r = -1; r < runs; r++) { // one untimed warm-up (and key statistics on first use)
-                    double t = BenchTraceCommand.time(() -> editor.apply(setup.task(), layer).close());
-                    if (r >= 0) {
-                        ms.add(t);
-                    }
-                }
-                System.out.printf("%-6s one edit (error injection, layer %d): median %7.0f ms%n", method, layer,
-                        BenchTraceCommand.median(ms));
+                // One untimed warm-up (and key statistics on first use).
+                List<Double> ms = Measure.repeat(1, runs, () -> editor.apply(setup.task(), layer).close());
+                System.out.printf("%-6s one edit (error injection, layer %d): median %7.0f ms%n", method, layer, Measure.median(ms));
             }
             EditingStudy study = new EditingStudy(lm, config, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
-            int[] layers = IntStream.range(0, lm.config().nLayer()).toArray();
-            List<Double> perFact = new ArrayList<>();
-            for (int i = 0; i < protocolFacts; i++) {
-                int[] edits = {0};
-                Fact f = facts.get(1 + i);
-                perFact.add(BenchTraceCommand.time(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()),
-                        layers, r -> edits[0]++)));
-                System.out.printf("protocol for %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(),
-                        edits[0], layers.length, perFact.get(i) / 1000);
-            }
-            double median = BenchTraceCommand.median(perFact);
-            System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
-                    3_600_000 / median);
+            timeProtocol(study, facts, lm.config().nLayer());
         }
+    }
+
+    /** The full protocol (trace, then every method x problem x layer) on the facts after the edited one. */
+    private void timeProtocol(EditingStudy study, List<Fact> facts, int nLayer) {
+        int[] layers = IntStream.range(0, nLayer).toArray();
+        List<Double> perFact = new ArrayList<>();
+        for (int i = 0; i < protocolFacts; i++) {
+            int[] edits = {0};
+            Fact f = facts.get(1 + i);
+            perFact.add(Measure.ms(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()),
+                    layers, r -> edits[0]++)));
+            System.out.printf("protocol for %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(),
+                    edits[0], layers.length, perFact.get(i) / 1000);
+        }
+        double median = Measure.median(perFact);
+        System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
+                3_600_000 / median);
     }
 }
