@@ -43,7 +43,7 @@ class EventSchemasTest {
             "fact_amplification", "fact_forcing");
     private static final Path CACHE = Path.of("target", "locus-cache");
 
-    /** Results as the worker publishes them: FactWorker writes each event with a plain ObjectMapper. */
+    /** Results as the worker publishes them: ResultPublisher writes each event with a plain ObjectMapper. */
     private static final List<String> RESULTS = new ArrayList<>();
 
     @BeforeAll
