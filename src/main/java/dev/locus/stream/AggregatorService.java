@@ -48,9 +48,16 @@ public class AggregatorService {
         }
         aggregator = new ResultsAggregator(TopicSetup.clientSettings(kafka), config.topics().results(), config.topics().stats(),
                 config.aggregator().id(), config.aggregator().snapshotInterval(), this::update).start();
+        registerCounts(registry, aggregator);
+    }
+
+    /** What became of every record the aggregator read: counted, a duplicate, or unreadable. */
+    static void registerCounts(MeterRegistry registry, ResultsAggregator aggregator) {
         FunctionCounter.builder("locus_results_counted", aggregator, ResultsAggregator::counted).register(registry);
         FunctionCounter.builder("locus_results_duplicates", aggregator, ResultsAggregator::duplicates)
                 .description("results seen again (redelivery, replay) and not counted twice").register(registry);
+        FunctionCounter.builder("locus_results_unreadable", aggregator, ResultsAggregator::unreadable)
+                .description("records on the results topic that are no result event (logged, not counted)").register(registry);
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {

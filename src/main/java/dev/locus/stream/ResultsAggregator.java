@@ -1,6 +1,5 @@
 package dev.locus.stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.time.Instant;
@@ -54,6 +53,7 @@ public final class ResultsAggregator implements AutoCloseable {
     private volatile KafkaConsumer<String, String> consumer;
     private volatile long counted;
     private volatile long duplicates;
+    private volatile long unreadable;
 
     /**
      * @param kafka    client settings (bootstrap servers, security) shared by its consumer and producer
@@ -79,8 +79,14 @@ public final class ResultsAggregator implements AutoCloseable {
         return counted;
     }
 
+    /** Results seen again (a redelivered fact's, a replay) and not counted twice. */
     public long duplicates() {
         return duplicates;
+    }
+
+    /** Records that are no result event (logged, never counted, never fatal). */
+    public long unreadable() {
+        return unreadable;
     }
 
     private void run() {
@@ -142,18 +148,21 @@ public final class ResultsAggregator implements AutoCloseable {
         }
     }
 
+    /** Reads the result, here and only here, and folds it in: counted, a duplicate (counted before) or unreadable. */
     private boolean fold(ConsumerRecord<String, String> record) {
+        Observation result;
         try {
-            JsonNode event = JSON.readTree(record.value());
-            if (state.add(event)) {
-                counted++;
-                return true;
-            }
-            duplicates++;
-        } catch (Exception e) {
-            state.noteUnreadable();
+            result = Observation.read(record.value());
+        } catch (Observation.Unreadable e) {
+            unreadable++;
             LOG.warnf("unreadable result at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), e.getMessage());
+            return false;
         }
+        if (state.add(result)) {
+            counted++;
+            return true;
+        }
+        duplicates++;
         return false;
     }
 

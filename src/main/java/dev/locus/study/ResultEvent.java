@@ -2,6 +2,8 @@ package dev.locus.study;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.locus.editing.EditResult;
 import dev.locus.tracing.TraceJson;
 
@@ -9,7 +11,15 @@ import dev.locus.tracing.TraceJson;
  * An event on {@code locus.results}: a trace, an edit, or a fact that was skipped (not analysed).
  * Every event names the model (and the fingerprint of its weights), the fact and the grid, and
  * has a deterministic id, so a redelivered or replayed result is recognised where it is counted.
+ * <p>
+ * Read back by the {@code "type"} every event already carries ({@code EXISTING_PROPERTY}: writing
+ * adds nothing, so the JSON stays as it was).
  */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.EXISTING_PROPERTY, property = "type", visible = true)
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = ResultEvent.Trace.class, name = "trace"),
+        @JsonSubTypes.Type(value = ResultEvent.Edit.class, name = "edit"),
+        @JsonSubTypes.Type(value = ResultEvent.Skipped.class, name = "skipped")})
 public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit, ResultEvent.Skipped {
     String id();
 

@@ -1,6 +1,6 @@
 package dev.locus.web;
 
-import dev.locus.stream.FactWorker;
+import dev.locus.stream.WorkerModel;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -12,10 +12,10 @@ import org.eclipse.microprofile.health.Readiness;
 @ApplicationScoped
 public class WorkerReadiness implements HealthCheck {
     @Inject
-    FactWorker worker;
+    WorkerModel model;
 
     @Override
     public HealthCheckResponse call() {
-        return HealthCheckResponse.named("locus-worker-model").status(worker.ready()).build();
+        return HealthCheckResponse.named("locus-worker-model").status(model.ready()).build();
     }
 }

@@ -95,7 +95,7 @@ class AggregatorRestartTest {
                 Thread.sleep(500); // anything counted twice would show up now
                 StatsState reference = new StatsState();
                 for (String event : distinct) {
-                    reference.add(JSON.readTree(event));
+                    reference.add(Observation.read(event));
                 }
                 assertEquals(distinct.size(), edits(last(views)), "every distinct result counted once");
                 assertSameFigures(reference.view(), last(views));

@@ -43,7 +43,7 @@ class EventSchemasTest {
             "fact_amplification", "fact_forcing");
     private static final Path CACHE = Path.of("target", "locus-cache");
 
-    /** Results as the worker publishes them: FactWorker writes each event with a plain ObjectMapper. */
+    /** Results as the worker publishes them: ResultPublisher writes each event with a plain ObjectMapper. */
     private static final List<String> RESULTS = new ArrayList<>();
 
     @BeforeAll
@@ -152,7 +152,7 @@ class EventSchemasTest {
     void statsSnapshotsValidate() throws Exception {
         StatsState state = new StatsState();
         for (String result : RESULTS) {
-            state.add(JSON.readTree(result));
+            state.add(Observation.read(result));
         }
         Map<String, StatsState.GroupSnapshot> snapshots = state.snapshots("default", Map.of(0, (long) RESULTS.size(), 1, 0L),
                 Instant.now().toString());
@@ -227,7 +227,7 @@ class EventSchemasTest {
 
         StatsState state = new StatsState();
         for (String result : RESULTS) {
-            state.add(JSON.readTree(result));
+            state.add(Observation.read(result));
         }
         String snapshot = write(state.snapshots("default", Map.of(0, 1L), Instant.now().toString()).values().stream()
                 .filter(s -> s.method().equals("rome")).findFirst().orElseThrow());

@@ -1,0 +1,23 @@
+package dev.locus.stream;
+
+import dev.locus.config.LocusConfig;
+import dev.locus.study.StudySettings;
+
+/**
+ * The study the service runs, from its configuration: {@code locus.model}, {@code locus.grid},
+ * {@code locus.tracing} and {@code locus.editing} as {@link StudySettings}. Here rather than in
+ * either of them, since the study knows nothing of Quarkus and the configuration nothing of the study.
+ */
+public final class StudySettingsMapping {
+    private StudySettingsMapping() {}
+
+    public static StudySettings from(LocusConfig c) {
+        int[] layers = c.grid().layers().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).orElse(null);
+        return new StudySettings(
+                new StudySettings.Model(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device()),
+                new StudySettings.Edits(c.grid().methods(), c.grid().problems(), layers),
+                new StudySettings.Tracing(c.tracing().samples(), c.tracing().seed(), c.tracing().windows(),
+                        c.tracing().noiseSigma().orElse(Double.NaN), c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean()),
+                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache()));
+    }
+}
