@@ -1,7 +1,7 @@
 package dev.locus.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.stream.EmbeddedKafka;
+import dev.locus.stream.Observation;
 import dev.locus.stream.ResultsAggregator;
 import dev.locus.stream.StatsState;
 import java.io.IOException;
@@ -28,7 +28,6 @@ import picocli.CommandLine.Option;
 @Command(name = "bench-aggregator", mixinStandardHelpOptions = true,
         description = "Aggregator ingest rate (results/s) in-process and through Kafka on synthetic edit results, and their ratio.")
 public class BenchAggregatorCommand implements Runnable {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--events", defaultValue = "200000", description = "events folded in-process (default: ${DEFAULT-VALUE})")
     int events;
@@ -128,7 +127,7 @@ public class BenchAggregatorCommand implements Runnable {
         long start = System.nanoTime();
         try {
             for (String event : events) {
-                if (state.add(JSON.readTree(event))) {
+                if (state.add(Observation.read(event))) {
                     counted++;
                 } else {
                     duplicates++;
@@ -141,8 +140,8 @@ public class BenchAggregatorCommand implements Runnable {
             if (viewEvery > 0 && sinceView > 0) {
                 state.view();
             }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        } catch (Observation.Unreadable e) {
+            throw new IllegalStateException("a synthetic result is unreadable", e);
         }
         return new Fold((System.nanoTime() - start) / 1e9, counted, duplicates);
     }

@@ -7,8 +7,8 @@ import dev.locus.bench.ServiceReport.Work;
 import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactsJsonl;
+import dev.locus.stream.StudySettingsMapping;
 import dev.locus.study.FactStudyRunner;
-import dev.locus.stream.FactWorker;
 import dev.locus.study.ResultEvent;
 import dev.locus.study.StudySettings;
 import dev.locus.testbed.Testbed;
@@ -107,7 +107,7 @@ public class BenchServiceCommand implements Runnable {
         System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(interopThreads));
         System.out.printf("load average at start: %s%n", Measure.loadAverage());
 
-        StudySettings base = FactWorker.settings(config);
+        StudySettings base = StudySettingsMapping.from(config);
         StudySettings s = layers == null ? base : base.withEdits(base.edits().withLayers(layers));
         List<Fact> all = facts();
         int needed = from + 1 + rounds * facts;

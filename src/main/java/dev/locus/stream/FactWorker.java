@@ -4,7 +4,6 @@ import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactIntake;
 import dev.locus.study.FactStudyRunner;
-import dev.locus.study.StudySettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import jakarta.annotation.PostConstruct;
@@ -90,11 +89,5 @@ public class FactWorker {
             LOG.errorf(e, "fact %s failed", fact.id());
             deadLetters.publish("worker", "processing_failed", e.getClass().getSimpleName() + ": " + e.getMessage(), record, name);
         }
-    }
-
-    /** @deprecated {@link StudySettingsMapping#from}; kept for app/BenchServiceCommand until it moves to bench/ (another branch). */
-    @Deprecated(forRemoval = true)
-    public static StudySettings settings(LocusConfig c) {
-        return StudySettingsMapping.from(c);
     }
 }

@@ -2,10 +2,7 @@ package dev.locus.stream;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.locus.stats.LayerStatistics;
-import dev.locus.study.ResultEvent;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -115,27 +112,6 @@ public final class StatsState {
             }
         }
         return true;
-    }
-
-    // Until app/BenchAggregatorCommand and app/SyntheticResultsTest move to bench/ (another branch), they feed JSON trees
-    // and ask for the unreadable ones; at the merge they read with Observation.read, and this goes.
-    private long unreadableTrees;
-
-    /** @deprecated add {@link Observation#read}'s result instead; for the callers in app/ only. */
-    @Deprecated(forRemoval = true)
-    public boolean add(JsonNode event) {
-        try {
-            return add(Observation.of(Observation.JSON.treeToValue(event, ResultEvent.class)));
-        } catch (JsonProcessingException | Observation.Unreadable e) {
-            unreadableTrees++;
-            return false;
-        }
-    }
-
-    /** @deprecated the aggregator counts unreadable results ({@link ResultsAggregator#unreadable()}); for the callers in app/ only. */
-    @Deprecated(forRemoval = true)
-    public long unreadable() {
-        return unreadableTrees;
     }
 
     public List<GroupView> view() {
