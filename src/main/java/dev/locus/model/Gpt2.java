@@ -10,17 +10,12 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeSet;
 
 /**
  * GPT-2 (Radford et al. 2019) in DJL NDArray ops, on Hugging Face weights as stored: pre-LayerNorm
@@ -253,84 +248,25 @@ public final class Gpt2 implements AutoCloseable {
      * from a Hugging Face GPT-2 directory, with or without the "transformer." name prefix.
      */
     public static Gpt2 load(Path dir, Device device) {
-        Path configFile = dir.resolve("config.json");
-        if (!Files.isRegularFile(configFile)) {
-            throw new ModelLoadException("missing " + configFile + " (expected a Hugging Face model directory)");
-        }
-        ModelConfig config = ModelConfig.read(configFile);
-        Map<String, Shape> expected = expectedShapes(config);
+        ModelConfig config = ModelConfig.read(Checkpoint.configFile(dir));
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            Map<String, NDArray> tensors = new LinkedHashMap<>();
-            for (Path file : weightFiles(dir)) {
-                for (Map.Entry<String, NDArray> e : SafeTensors.read(file, manager).entrySet()) {
-                    String name = e.getKey().startsWith("transformer.") ? e.getKey().substring(12) : e.getKey();
-                    if (isIgnoredBuffer(name)) {
-                        e.getValue().close();
-                        continue;
-                    }
-                    Shape want = expected.get(name);
-                    if (want == null) {
-                        throw new ModelLoadException(file + ": unexpected tensor '" + e.getKey() + "' for a GPT-2 with "
-                                + config.nLayer() + " layers");
-                    }
-                    if (!want.equals(e.getValue().getShape())) {
-                        throw new ModelLoadException(file + ": tensor '" + e.getKey() + "' has shape "
-                                + e.getValue().getShape() + " but config.json implies " + want);
-                    }
-                    tensors.put(name, e.getValue());
-                }
-            }
-            List<String> missing = new ArrayList<>(expected.keySet());
-            missing.removeAll(tensors.keySet());
-            if (!missing.isEmpty()) {
-                throw new ModelLoadException(dir + ": missing tensors " + missing.subList(0, Math.min(5, missing.size()))
-                        + (missing.size() > 5 ? " and " + (missing.size() - 5) + " more" : ""));
-            }
-            Map<String, NDArray> ordered = new LinkedHashMap<>();
-            expected.keySet().forEach(n -> ordered.put(n, tensors.get(n)));
-            return new Gpt2(config, manager, ordered);
+            return new Gpt2(config, manager, Checkpoint.tensors(dir, expectedShapes(config), Gpt2::parameterName,
+                    "a GPT-2 with " + config.nLayer() + " layers", manager));
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
     }
 
-    /** The causal-mask buffers and the tied LM head that some checkpoints store besides the parameters. */
-    private static boolean isIgnoredBuffer(String name) {
-        return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight");
-    }
-
-    private static List<Path> weightFiles(Path dir) {
-        Path single = dir.resolve("model.safetensors");
-        if (Files.isRegularFile(single)) {
-            return List.of(single);
-        }
-        Path index = dir.resolve("model.safetensors.index.json");
-        if (Files.isRegularFile(index)) {
-            try {
-                JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
-                TreeSet<String> shards = new TreeSet<>();
-                map.elements().forEachRemaining(f -> shards.add(f.asText()));
-                if (shards.isEmpty()) {
-                    throw new ModelLoadException(index + ": empty or missing weight_map");
-                }
-                List<Path> files = new ArrayList<>();
-                for (String shard : shards) {
-                    Path f = dir.resolve(shard);
-                    if (!Files.isRegularFile(f)) {
-                        throw new ModelLoadException(index + " names shard " + shard + ", which is missing");
-                    }
-                    files.add(f);
-                }
-                return files;
-            } catch (IOException e) {
-                throw new ModelLoadException("cannot read " + index + ": " + e.getMessage(), e);
-            }
-        }
-        String hint = Files.exists(dir.resolve("pytorch_model.bin"))
-                ? " (found pytorch_model.bin: convert it to safetensors first)" : "";
-        throw new ModelLoadException(dir + ": no model.safetensors or model.safetensors.index.json" + hint);
+    /**
+     * The parameter a stored tensor holds (without the "transformer." prefix), or null for what some checkpoints
+     * store besides: the causal-mask buffers and the tied LM head.
+     */
+    private static String parameterName(String stored) {
+        String name = stored.startsWith("transformer.") ? stored.substring(12) : stored;
+        boolean buffer = name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight");
+        return buffer ? null : name;
     }
 
     /** Writes config.json and model.safetensors (HF names without prefix). */

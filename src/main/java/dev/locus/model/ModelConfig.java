@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The architecture hyperparameters of a GPT-2 checkpoint, as its Hugging Face config.json gives them. */
@@ -28,12 +27,7 @@ public record ModelConfig(int nLayer, int nEmbd, int nHead, int nPositions, int 
 
     /** Reads config.json; rejects architectures other than GPT-2 with a message naming what it found. */
     public static ModelConfig read(Path file) {
-        JsonNode n;
-        try {
-            n = new ObjectMapper().readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
-        }
+        JsonNode n = Checkpoint.readJson(file);
         String type = n.path("model_type").asText("");
         boolean gpt2 = type.equals("gpt2");
         for (JsonNode a : n.path("architectures")) {
@@ -44,19 +38,12 @@ public record ModelConfig(int nLayer, int nEmbd, int nHead, int nPositions, int 
                     + "', architectures " + n.path("architectures") + "); Locus runs GPT-2 checkpoints");
         }
         return new ModelConfig(
-                required(file, n, "n_layer"), required(file, n, "n_embd"), required(file, n, "n_head"),
-                n.has("n_positions") ? n.get("n_positions").asInt() : required(file, n, "n_ctx"),
-                required(file, n, "vocab_size"),
-                n.path("n_inner").canConvertToInt() ? n.get("n_inner").asInt() : 4 * required(file, n, "n_embd"),
+                Checkpoint.requiredInt(file, n, "n_layer"), Checkpoint.requiredInt(file, n, "n_embd"), Checkpoint.requiredInt(file, n, "n_head"),
+                n.has("n_positions") ? n.get("n_positions").asInt() : Checkpoint.requiredInt(file, n, "n_ctx"),
+                Checkpoint.requiredInt(file, n, "vocab_size"),
+                n.path("n_inner").canConvertToInt() ? n.get("n_inner").asInt() : 4 * Checkpoint.requiredInt(file, n, "n_embd"),
                 (float) n.path("layer_norm_epsilon").asDouble(1e-5),
                 n.path("activation_function").asText("gelu_new"));
-    }
-
-    private static int required(Path file, JsonNode n, String field) {
-        if (!n.path(field).canConvertToInt()) {
-            throw new ModelLoadException(file + ": missing or non-integer field '" + field + "'");
-        }
-        return n.get(field).asInt();
     }
 
     public void write(Path file) throws IOException {
