@@ -28,7 +28,10 @@ public final class TextTokenizer implements AutoCloseable {
         }
     }
 
-    /** Token ids and the character span [start, end) of each token in {@code text}. */
+    /**
+     * Token ids and the character span [start, end) of each token in {@code text}, as Java String
+     * indices; [-1, -1] for a token that stands for no characters.
+     */
     public record Tokens(long[] ids, int[] starts, int[] ends) {
         public int length() {
             return ids.length;
@@ -53,14 +56,28 @@ public final class TextTokenizer implements AutoCloseable {
     public Tokens encode(String text) {
         Encoding e = tokenizer.encode(text, false, false);
         CharSpan[] spans = e.getCharTokenSpans();
+        // The library counts code points; Java Strings (and so String.indexOf) count UTF-16 units.
+        int[] utf16Index = utf16Indices(text);
         int[] starts = new int[spans.length];
         int[] ends = new int[spans.length];
         for (int i = 0; i < spans.length; i++) {
-            // Tokens that stand for no characters (none in GPT-2 BPE) get an empty span.
-            starts[i] = spans[i] == null ? -1 : spans[i].getStart();
-            ends[i] = spans[i] == null ? -1 : spans[i].getEnd();
+            // Tokens that stand for no characters keep an empty span.
+            starts[i] = spans[i] == null ? -1 : utf16Index[spans[i].getStart()];
+            ends[i] = spans[i] == null ? -1 : utf16Index[spans[i].getEnd()];
         }
         return new Tokens(e.getIds(), starts, ends);
+    }
+
+    /** The UTF-16 index of each code point offset 0..codePointCount of {@code text}. */
+    private static int[] utf16Indices(String text) {
+        int[] index = new int[text.codePointCount(0, text.length()) + 1];
+        for (int cp = 0, at = 0; cp < index.length; cp++) {
+            index[cp] = at;
+            if (at < text.length()) {
+                at += Character.charCount(text.codePointAt(at));
+            }
+        }
+        return index;
     }
 
     public String decode(long[] ids) {
