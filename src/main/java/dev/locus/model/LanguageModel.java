@@ -73,16 +73,17 @@ public final class LanguageModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /** The tokens the model is fed for {@code text}, BOS first where the tokenizer adds one. */
     public TextTokenizer.Tokens tokenize(String text) {
-        return tokenizer().encode(text);
+        return tokenizer().encodePrompt(text);
     }
 
-    /** Token ids of a target as scored after a prompt: with one leading space. */
+    /** Token ids of a target as scored after a prompt: with one leading space, and no BOS. */
     public long[] targetIds(String target) {
         if (target == null || target.isBlank()) {
             throw new IllegalArgumentException("target is empty");
         }
-        return tokenize(" " + target.strip()).ids();
+        return tokenizer().encode(" " + target.strip()).ids();
     }
 
     public String decode(long[] ids) {
