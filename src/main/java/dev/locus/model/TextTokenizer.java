@@ -131,6 +131,23 @@ public final class TextTokenizer implements AutoCloseable {
         return new Tokens(ids, starts, ends);
     }
 
+    /**
+     * The ids of {@code continuation} as the model sees them after {@code prompt}: the tokens of
+     * prompt + continuation after the prompt's own; null when the prompt's tokens are not a prefix of
+     * them (its end merges with the continuation's start). SentencePiece-style tokenizers need this:
+     * alone, " French" gets a dummy-prefix "▁" before "▁French" that it does not get after a prompt.
+     */
+    public long[] continuationIds(String prompt, String continuation) {
+        long[] promptIds = encode(prompt).ids();
+        long[] fullIds = encode(prompt + continuation).ids();
+        // Compared without the prompt prefix (BOS): it stands before both alike.
+        int n = promptIds.length;
+        if (fullIds.length < n || !Arrays.equals(promptIds, 0, n, fullIds, 0, n)) {
+            return null;
+        }
+        return Arrays.copyOfRange(fullIds, n, fullIds.length);
+    }
+
     public String decode(long[] ids) {
         return tokenizer.decode(ids, false);
     }
