@@ -73,16 +73,46 @@ public final class LanguageModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /** The tokens the model is fed for {@code text}, BOS first where the tokenizer adds one. */
     public TextTokenizer.Tokens tokenize(String text) {
-        return tokenizer().encode(text);
+        return tokenizer().encodePrompt(text);
     }
 
-    /** Token ids of a target as scored after a prompt: with one leading space. */
+    /**
+     * Token ids of a target with one leading space, tokenized alone (no BOS). For byte-level BPE
+     * (GPT-2) and word-level tokenizers these are its ids after any prompt too, as their
+     * pre-tokenizers split before the target's space; SentencePiece-style ones (Llama) prefix a lone
+     * "▁" here that they do not after a prompt, see {@link #targetIds(String, String)}.
+     */
     public long[] targetIds(String target) {
+        return tokenizer().encode(spacedTarget(target)).ids();
+    }
+
+    /**
+     * Token ids of a target with one leading space as the model sees them after {@code prompt}: those
+     * that follow the prompt's tokens in prompt + " " + target. Where the prompt's tokens are not a
+     * prefix of those — it ends in spaces that merge with the target's (SentencePiece's runs of "▁") —
+     * the target is tokenized after the prompt without its trailing whitespace, which the prompt's own
+     * tokens keep.
+     */
+    public long[] targetIds(String prompt, String target) {
+        String continuation = spacedTarget(target);
+        long[] ids = tokenizer().continuationIds(prompt, continuation);
+        if (ids == null) {
+            ids = tokenizer().continuationIds(prompt.stripTrailing(), continuation);
+        }
+        if (ids == null) {
+            throw new IllegalArgumentException("the tokens of '" + prompt + continuation
+                    + "' do not start with those of the prompt '" + prompt + "'");
+        }
+        return ids;
+    }
+
+    private static String spacedTarget(String target) {
         if (target == null || target.isBlank()) {
             throw new IllegalArgumentException("target is empty");
         }
-        return tokenize(" " + target.strip()).ids();
+        return " " + target.strip();
     }
 
     public String decode(long[] ids) {
@@ -105,7 +135,7 @@ public final class LanguageModel implements AutoCloseable {
         List<long[]> t = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             p.add(tokenize(prompts.get(i)).ids());
-            t.add(targetIds(targets.get(i)));
+            t.add(targetIds(prompts.get(i), targets.get(i)));
         }
         try (NDManager m = manager().newSubManager()) {
             TargetScoring scoring = TargetScoring.of(m, p, t, false, config().nPositions());
