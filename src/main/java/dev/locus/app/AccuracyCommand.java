@@ -29,7 +29,7 @@ public class AccuracyCommand implements Runnable {
         try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
             List<Fact> all = facts == null ? Testbed.facts() : FactsJsonl.read(facts);
             System.out.printf("model %s: %d layers, width %d, vocabulary %d; %d facts%n", lm.name(),
-                    lm.config().nLayer(), lm.config().nEmbd(), lm.config().vocabSize(), all.size());
+                    lm.dimensions().layers(), lm.dimensions().width(), lm.dimensions().vocabSize(), all.size());
             int correct = 0;
             double probability = 0;
             for (int i = 0; i < all.size(); i += 128) {

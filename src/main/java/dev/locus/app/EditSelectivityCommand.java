@@ -44,7 +44,7 @@ public class EditSelectivityCommand implements Runnable {
         try (LanguageModel lm = Testbed.load()) {
             List<Fact> all = Testbed.facts();
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
-            int[] at = layers != null ? layers : IntStream.range(0, lm.config().nLayer()).toArray();
+            int[] at = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
             KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
             List<String> prefixes = ContextPrefixes.sample(lm, 0, prefixCount, 5, 10);
             System.out.printf("%d facts from %d; s = uᵀk, mean over facts (|s| max: over tokens)%n", facts.size(), from);

@@ -74,7 +74,7 @@ public class EditStudyCommand implements Runnable {
         try (LanguageModel lm = Testbed.load(); BufferedWriter writer = Files.newBufferedWriter(out)) {
             List<Fact> all = Testbed.facts();
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
-            int[] editLayers = layers != null ? layers : IntStream.range(0, lm.config().nLayer()).toArray();
+            int[] editLayers = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
             List<EditingMethod> methodList = methods.stream().map(EditingMethod::parse).toList();
             List<EditingProblem> problemList = problems.stream().map(EditingProblem::parse).toList();
             double sigma = Testbed.noiseSigma(lm);
@@ -100,7 +100,7 @@ public class EditStudyCommand implements Runnable {
                         outcome instanceof TraceOutcome.NotAnalysed n ? " not analysed: " + n.reason() : "",
                         elapsed, elapsed / (i + 1) * (facts.size() - i - 1));
             }
-            report(results, lm.config().nLayer());
+            report(results, lm.dimensions().layers());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -52,7 +52,7 @@ public class BenchEditCommand implements Runnable {
                 System.out.printf("%-6s one edit (error injection, layer %d): median %7.0f ms%n", method, layer, Measure.median(ms));
             }
             EditingStudy study = new EditingStudy(lm, config, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
-            timeProtocol(study, facts, lm.config().nLayer());
+            timeProtocol(study, facts, lm.dimensions().layers());
         }
     }
 

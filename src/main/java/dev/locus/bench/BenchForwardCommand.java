@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.locus.model.Gpt2;
 import dev.locus.model.Hooks;
 import dev.locus.model.ModelConfig;
+import dev.locus.model.Transformer;
 import dev.locus.testbed.Testbed;
 import dev.locus.model.LanguageModel;
 import java.util.List;
@@ -30,7 +31,7 @@ public class BenchForwardCommand implements Runnable {
     public void run() {
         System.out.printf("%-22s %6s %12s %12s%n", "model", "batch", "median ms", "tokens/s");
         try (LanguageModel testbed = Testbed.load()) {
-            measure("testbed " + testbed.config().nLayer() + "x" + testbed.config().nEmbd(), testbed.model());
+            measure("testbed " + testbed.dimensions().layers() + "x" + testbed.dimensions().width(), testbed.model());
         }
         ModelConfig small = new ModelConfig(12, 768, 12, 1024, 50257, 3072, 1e-5f, "gelu_new");
         try (Gpt2 gpt2 = Gpt2.initialize(small, 1, Device.cpu())) {
@@ -38,12 +39,12 @@ public class BenchForwardCommand implements Runnable {
         }
     }
 
-    private void measure(String name, Gpt2 model) {
+    private void measure(String name, Transformer model) {
         Random random = new Random(7);
         for (int batch : new int[] {1, 11}) {
             long[] ids = new long[batch * length];
             for (int i = 0; i < ids.length; i++) {
-                ids[i] = random.nextInt(model.config().vocabSize());
+                ids[i] = random.nextInt(model.dimensions().vocabSize());
             }
             List<Double> ms = Measure.repeat(warmup, runs, () -> forward(model, ids, batch));
             double median = ms.stream().sorted().toList().get(runs / 2); // the upper middle of an even count, as always reported here
@@ -51,7 +52,7 @@ public class BenchForwardCommand implements Runnable {
         }
     }
 
-    private void forward(Gpt2 model, long[] ids, int batch) {
+    private void forward(Transformer model, long[] ids, int batch) {
         try (NDManager m = model.manager().newSubManager()) {
             model.forward(m.create(ids, new Shape(batch, length)), Hooks.none()).toFloatArray();
         }

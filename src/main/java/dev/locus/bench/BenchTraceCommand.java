@@ -54,7 +54,7 @@ public class BenchTraceCommand implements Runnable {
         double medianNaive = Measure.median(naiveMs);
         double medianFast = Measure.median(fastMs);
         System.out.printf("median per fact: naive %.0f ms, fast %.0f ms, speed-up %.1fx (model %d layers x %d, S=%d)%n",
-                medianNaive, medianFast, medianNaive / medianFast, lm.config().nLayer(), lm.config().nEmbd(),
+                medianNaive, medianFast, medianNaive / medianFast, lm.dimensions().layers(), lm.dimensions().width(),
                 settings.samples());
     }
 }

@@ -32,7 +32,7 @@ public final class EditEvaluator {
                         List<Double> neighborhoodPre) {}
 
     public Setup setup(Fact fact, EditingProblem problem) {
-        SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenize(fact.subject()).length() + 2, lm.config().nEmbd());
+        SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenize(fact.subject()).length() + 2, lm.dimensions().width());
         String target = switch (problem) {
             case ERROR_INJECTION -> fact.targetNew();
             case TRACING_REVERSAL -> noisedGreedy(fact, noise);
@@ -99,7 +99,7 @@ public final class EditEvaluator {
         }
         try (NDManager m = lm.manager().newSubManager()) {
             TargetScoring scoring = TargetScoring.of(m, prompts, java.util.Collections.nCopies(prompts.size(), target), false,
-                    lm.config().nPositions());
+                    lm.dimensions().contextLength());
             Hooks h = hooks.at(m, (int) scoring.inputs().ids().getShape().get(1));
             return Arrays.stream(scoring.probabilities(lm.model().forward(scoring.inputs().ids(), h))).boxed().toList();
         }

@@ -39,18 +39,18 @@ public final class FineTuneEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.config().nLayer());
+        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts p = EditPrompts.of(lm, List.of(""), task);
-            TargetScoring scoring = TargetScoring.of(m, p.prompts(), List.of(p.target()), false, lm.config().nPositions());
+            TargetScoring scoring = TargetScoring.of(m, p.prompts(), List.of(p.target()), false, lm.dimensions().contextLength());
             var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1));
             // Blocks before the window do not depend on the tuned weights: run them once.
             NDArray entering = lm.model().streamInto(window.start(), scoring.inputs().ids(), noise);
             Map<String, NDArray> tuned = new LinkedHashMap<>();
             Map<String, NDArray[]> bounds = new LinkedHashMap<>();
             for (int l = window.start(); l < window.end(); l++) {
-                for (String name : List.of(RomeEditor.weightName(l), RomeEditor.biasName(l))) {
+                for (String name : lm.model().editSite(l).parameterNames()) {
                     NDArray original = lm.model().weights().get(name);
                     NDArray copy = original.duplicate();
                     edit.set(name, copy);

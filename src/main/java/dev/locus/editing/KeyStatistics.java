@@ -82,7 +82,7 @@ public final class KeyStatistics {
         if (!Files.exists(file)) {
             computeAll();
         }
-        int inner = lm.config().nInner();
+        int inner = lm.dimensions().mlpWidth();
         try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
             double[] values = new double[inner * inner];
             ByteBuffer bytes = ByteBuffer.wrap(in.readAllBytes());
@@ -98,14 +98,14 @@ public final class KeyStatistics {
     }
 
     private void computeAll() {
-        int layers = lm.config().nLayer();
-        int inner = lm.config().nInner();
+        int layers = lm.dimensions().layers();
+        int inner = lm.dimensions().mlpWidth();
         long start = System.nanoTime();
         List<long[]> texts = new ArrayList<>();
         corpus.forEach(t -> {
             long[] ids = lm.tokenize(t).ids();
             if (ids.length > 0) {
-                texts.add(ids.length <= lm.config().nPositions() ? ids : java.util.Arrays.copyOf(ids, lm.config().nPositions()));
+                texts.add(ids.length <= lm.dimensions().contextLength() ? ids : java.util.Arrays.copyOf(ids, lm.dimensions().contextLength()));
             }
         });
         try (NDManager m = lm.manager().newSubManager()) {

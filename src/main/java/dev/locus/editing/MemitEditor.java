@@ -3,6 +3,7 @@ package dev.locus.editing;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.locus.model.EditSite;
 import dev.locus.model.HookPoint;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.LayerWindow;
@@ -37,7 +38,7 @@ public final class MemitEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.config().nLayer());
+        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
         int last = window.last();
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
@@ -50,11 +51,11 @@ public final class MemitEditor implements Editor {
                 NDArray gap = z.value().sub(h).div(window.end() - i);
                 NDArray c = k.reshape(1, -1).matMul(statistics.inverseCovariance(i, settings.covarianceRidge())).reshape(-1); // (C⁻¹k)ᵀ, C symmetric
                 NDArray x = c.div(c.dot(k).add(settings.lambda())).toType(DataType.FLOAT32, false);
-                NDArray w = lm.model().weights().get(RomeEditor.weightName(i));
+                EditSite site = lm.model().editSite(i);
                 if (!Double.isFinite(x.abs().max().getFloat()) || !Double.isFinite(gap.abs().max().getFloat())) {
                     throw new IllegalStateException("MEMIT update at layer " + i + " is not finite");
                 }
-                edit.set(RomeEditor.weightName(i), w.add(x.reshape(-1, 1).matMul(gap.reshape(1, -1))));
+                edit.set(site.weightName(), site.plusRankOne(x, gap));
             }
             return new Applied(edit, window.layers(), z.steps(), z.loss());
         } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package dev.locus.editing;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.locus.model.EditSite;
 import dev.locus.model.HookPoint;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.Weights;
@@ -31,14 +32,6 @@ public final class RomeEditor implements Editor {
     @Override
     public String name() {
         return "rome";
-    }
-
-    public static String weightName(int layer) {
-        return "h." + layer + ".mlp.c_proj.weight";
-    }
-
-    static String biasName(int layer) {
-        return "h." + layer + ".mlp.c_proj.bias";
     }
 
     /** The key k* whose direction C⁻¹k* this editor's update takes at {@code layer} for {@code task} (no edit is made). */
@@ -70,12 +63,11 @@ public final class RomeEditor implements Editor {
             EditPrompts p = EditPrompts.of(lm, prefixes, task);
             NDArray keyStar = SubjectActivations.mean(lm, m, p, task, HookPoint.mlpKey(layer));
             ValueOptimizer.Result v = ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value());
-            NDArray w = lm.model().weights().get(weightName(layer));
-            NDArray b = lm.model().weights().get(biasName(layer));
+            EditSite site = lm.model().editSite(layer);
             NDArray anchor = anchorKey(m, task, layer, keyStar);
             NDArray u = updateDirection(statistics, layer, settings.covarianceRidge(), keyStar, anchor);
-            NDArray residual = v.value().sub(anchor.reshape(1, -1).matMul(w).reshape(-1).add(b));
-            edit.set(weightName(layer), w.add(u.reshape(-1, 1).matMul(residual.reshape(1, -1))));
+            NDArray residual = v.value().sub(site.apply(anchor));
+            edit.set(site.weightName(), site.plusRankOne(u, residual));
             return new Applied(edit, new int[] {layer}, v.steps(), v.loss());
         } catch (RuntimeException e) {
             edit.close();

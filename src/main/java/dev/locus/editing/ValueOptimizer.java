@@ -40,7 +40,7 @@ final class ValueOptimizer {
         prompts.add(p.klPrompt());
         List<long[]> targets = new ArrayList<>(Collections.nCopies(rows, p.target()));
         targets.add(new long[] {0});
-        TargetScoring batch = TargetScoring.of(m, prompts, targets, false, lm.config().nPositions());
+        TargetScoring batch = TargetScoring.of(m, prompts, targets, false, lm.dimensions().contextLength());
         int length = (int) batch.inputs().ids().getShape().get(1);
         int[][] spans = Arrays.copyOf(p.spans(), rows + 1);
         spans[rows] = p.klSpan();

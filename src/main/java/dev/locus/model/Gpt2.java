@@ -27,7 +27,7 @@ import java.util.Random;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Gpt2 implements AutoCloseable {
+public final class Gpt2 implements Transformer {
     private final ModelConfig config;
     private final NDManager manager;
     private final Weights weights;
@@ -38,6 +38,7 @@ public final class Gpt2 implements AutoCloseable {
     private final NDArray geluCubic;
     private final NDArray geluScale;
     private final NDArray sqrtHeadDim;
+    private final NDArray maskPenalty;
 
     private Gpt2(ModelConfig config, NDManager manager, Map<String, NDArray> tensors) {
         this.config = config;
@@ -49,48 +50,25 @@ public final class Gpt2 implements AutoCloseable {
         this.geluCubic = manager.create(0.044715f);
         this.geluScale = manager.create((float) Math.sqrt(2 / Math.PI));
         this.sqrtHeadDim = manager.create((float) Math.sqrt(config.headDim()));
+        this.maskPenalty = manager.create(1e9f);
     }
 
     // ---------------------------------------------------------------- forward pass
 
-    /** Logits [batch, tokens, vocab] for int64 token ids [batch, tokens] (right-padded rows are fine: attention is causal). */
-    public NDArray forward(NDArray tokens, Hooks hooks) {
-        return forwardFrom(0, embed(tokens, hooks), hooks);
-    }
-
-    /** The residual stream entering block 0: token embeddings (hook point "embed") plus position embeddings. */
-    public NDArray embed(NDArray tokens, Hooks hooks) {
+    /** The residual stream entering block 0: token embeddings (hook point "embed") plus the embeddings of their positions. */
+    @Override
+    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
         int length = (int) tokens.getShape().get(1);
         if (length > config.nPositions()) {
             throw new IllegalArgumentException("input of " + length + " tokens exceeds the context length "
                     + config.nPositions());
         }
-        NDArray positions = tokens.getManager().arange(0, length, 1, DataType.INT64);
-        return hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight")).add(embed(positions, "wpe.weight"));
-    }
-
-    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
-    public NDArray streamInto(int layer, NDArray tokens, Hooks hooks) {
-        NDArray x = embed(tokens, hooks);
-        for (int l = 0; l < layer; l++) {
-            x = block(l, x, hooks, null, null);
-        }
-        return x;
-    }
-
-    /**
-     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then
-     * the final LayerNorm and the tied LM head: x·Eᵀ. Lets tracing skip a prefix of layers whose
-     * result it already has.
-     */
-    public NDArray forwardFrom(int firstLayer, NDArray x, Hooks hooks) {
-        for (int layer = firstLayer; layer < config.nLayer(); layer++) {
-            x = block(layer, x, hooks, null, null);
-        }
-        return head(x);
+        NDArray at = positions != null ? positions : tokens.getManager().arange(0, length, 1, DataType.INT64);
+        return hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight")).add(embed(at, "wpe.weight"));
     }
 
     /** The final LayerNorm and the tied LM head: logits = LN(x)·Eᵀ. */
+    @Override
     public NDArray head(NDArray x) {
         return Linear.linear(layerNorm(x, "ln_f"), weights.get("wte.weight")).singletonOrThrow();
     }
@@ -99,11 +77,14 @@ public final class Gpt2 implements AutoCloseable {
      * One transformer block on the residual stream {@code x} entering it. {@code pastKeys} and
      * {@code pastValues} ([rows, heads, prefix, head_dim], or null) are the attention keys and
      * values of positions before x's first position, which x's positions attend to causally.
+     * Positions do not enter a block (they were added at the embeddings).
      */
-    public NDArray block(int layer, NDArray x, Hooks hooks, NDArray pastKeys, NDArray pastValues) {
+    @Override
+    public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks, NDArray pastKeys,
+                         NDArray pastValues) {
         String p = "h." + layer + ".";
         NDArray attn = hooks.apply(HookPoint.attnOut(layer),
-                attention(p + "attn.", layerNorm(x, p + "ln_1"), pastKeys, pastValues));
+                attention(p + "attn.", layerNorm(x, p + "ln_1"), keyMask, pastKeys, pastValues));
         x = x.add(attn);
         NDArray key = hooks.apply(HookPoint.mlpKey(layer), activate(linear(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
         NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), linear(key, p + "mlp.c_proj"));
@@ -111,13 +92,14 @@ public final class Gpt2 implements AutoCloseable {
     }
 
     /** The attention keys and values ([rows, heads, tokens, head_dim]) block {@code layer} computes from the stream {@code x} entering it. */
-    public NDArray[] keysAndValues(int layer, NDArray x) {
+    @Override
+    public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "h." + layer + ".";
         NDList qkv = linear(layerNorm(x, p + "ln_1"), p + "attn.c_attn").split(3, 2);
         return new NDArray[] {heads(qkv.get(1)), heads(qkv.get(2))};
     }
 
-    private NDArray attention(String p, NDArray x, NDArray pastKeys, NDArray pastValues) {
+    private NDArray attention(String p, NDArray x, NDArray keyMask, NDArray pastKeys, NDArray pastValues) {
         long batch = x.getShape().get(0);
         int length = (int) x.getShape().get(1);
         NDList qkv = linear(x, p + "c_attn").split(3, 2);
@@ -131,6 +113,9 @@ public final class Gpt2 implements AutoCloseable {
             v = pastValues.concat(v, 2);
         }
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(sqrtHeadDim).add(causalMask(x.getManager(), length, prefix));
+        if (keyMask != null) { // (mask − 1)·1e9: 0 at tokens, −1e9 at padding
+            scores = scores.add(keyMask.toType(DataType.FLOAT32, false).sub(one).mul(maskPenalty).reshape(batch, 1, 1, prefix + length));
+        }
         NDArray y = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, config.nEmbd());
         return linear(y, p + "c_proj");
     }
@@ -184,12 +169,30 @@ public final class Gpt2 implements AutoCloseable {
         return config;
     }
 
+    @Override
+    public Dimensions dimensions() {
+        return new Dimensions("gpt2", config.nLayer(), config.nEmbd(), config.nInner(), config.nPositions(), config.vocabSize());
+    }
+
+    @Override
     public Weights weights() {
         return weights;
     }
 
+    @Override
     public NDManager manager() {
         return manager;
+    }
+
+    @Override
+    public NDArray tokenEmbeddings() {
+        return weights.get("wte.weight");
+    }
+
+    /** c_proj, a Conv1D ([in, out]) with a bias. */
+    @Override
+    public EditSite editSite(int layer) {
+        return MlpProjection.conv1d(weights, layer, "h." + layer + ".mlp.c_proj.weight", "h." + layer + ".mlp.c_proj.bias");
     }
 
     /** Tensor names and shapes a checkpoint of this config must contain (HF names, no prefix). */

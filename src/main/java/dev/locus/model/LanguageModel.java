@@ -13,29 +13,29 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A GPT-2 with its tokenizer: the text-level operations tracing and editing need — token spans,
+ * A transformer of any supported family with its tokenizer: the text-level operations tracing and editing need — token spans,
  * teacher-forced target probabilities, greedy generation.
  *
  * <p>Targets are scored as in the study: a single leading space before the target (" Paris"),
  * and p(target | prompt) = the product over target tokens of p(token | prompt, earlier tokens).
  */
 public final class LanguageModel implements AutoCloseable {
-    private final Gpt2 model;
+    private final Transformer model;
     private final TextTokenizer tokenizer;
     private final String name;
 
-    public LanguageModel(Gpt2 model, TextTokenizer tokenizer, String name) {
+    public LanguageModel(Transformer model, TextTokenizer tokenizer, String name) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.name = name;
     }
 
-    /** Loads a Hugging Face GPT-2 directory; tokenizer.json is optional (text operations need it). */
+    /** Loads a Hugging Face checkpoint directory ({@link Transformer#load}); tokenizer.json is optional (text operations need it). */
     public static LanguageModel load(Path dir, Device device) {
         if (!Files.isDirectory(dir)) {
             throw new ModelLoadException("model directory " + dir + " does not exist");
         }
-        Gpt2 model = Gpt2.load(dir, device);
+        Transformer model = Transformer.load(dir, device);
         Path tok = dir.resolve("tokenizer.json");
         try {
             return new LanguageModel(model, Files.exists(tok) ? TextTokenizer.load(tok) : null,
@@ -50,12 +50,12 @@ public final class LanguageModel implements AutoCloseable {
         return load(dir, Device.cpu());
     }
 
-    public Gpt2 model() {
+    public Transformer model() {
         return model;
     }
 
-    public ModelConfig config() {
-        return model.config();
+    public Transformer.Dimensions dimensions() {
+        return model.dimensions();
     }
 
     public String name() {
@@ -125,7 +125,7 @@ public final class LanguageModel implements AutoCloseable {
      */
     public NDArray targetLogProbs(NDManager m, List<long[]> prompts, List<long[]> targets, Hooks hooks,
                                   boolean firstTokenOnly) {
-        TargetScoring scoring = TargetScoring.of(m, prompts, targets, firstTokenOnly, config().nPositions());
+        TargetScoring scoring = TargetScoring.of(m, prompts, targets, firstTokenOnly, dimensions().contextLength());
         return scoring.logProbs(model.forward(scoring.inputs().ids(), hooks));
     }
 
@@ -138,7 +138,7 @@ public final class LanguageModel implements AutoCloseable {
             t.add(targetIds(prompts.get(i), targets.get(i)));
         }
         try (NDManager m = manager().newSubManager()) {
-            TargetScoring scoring = TargetScoring.of(m, p, t, false, config().nPositions());
+            TargetScoring scoring = TargetScoring.of(m, p, t, false, dimensions().contextLength());
             return scoring.probabilities(model.forward(scoring.inputs().ids(), Hooks.none()));
         }
     }
@@ -187,9 +187,9 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     private void checkFits(int tokens) {
-        if (tokens > config().nPositions()) {
+        if (tokens > dimensions().contextLength()) {
             throw new IllegalArgumentException("input of " + tokens + " tokens (prompt plus target) exceeds the context length "
-                    + config().nPositions() + " of model " + name);
+                    + dimensions().contextLength() + " of model " + name);
         }
     }
 

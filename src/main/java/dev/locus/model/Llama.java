@@ -30,7 +30,7 @@ import java.util.Map;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Llama implements AutoCloseable {
+public final class Llama implements Transformer {
     private final LlamaConfig config;
     private final NDManager manager;
     private final Weights weights;
@@ -56,47 +56,15 @@ public final class Llama implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at positions 0 .. tokens-1, without padding. */
-    public NDArray forward(NDArray tokens, Hooks hooks) {
-        return forward(tokens, null, null, hooks);
-    }
-
-    /**
-     * Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at int64 {@code positions}
-     * ([rows or 1, tokens], or null for 0 .. tokens-1), with {@code attentionMask} ([rows, tokens]
-     * of 1/0, or null for no padding).
-     */
-    public NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        return forwardFrom(0, embed(tokens, hooks), positions, attentionMask, hooks);
-    }
-
-    /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    public NDArray embed(NDArray tokens, Hooks hooks) {
+    /** The residual stream entering block 0: the token embeddings (hook point "embed"; positions enter at the attention's rotary). */
+    @Override
+    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
         NDArray x = Embedding.embedding(tokens, weights.get("model.embed_tokens.weight"), SparseFormat.DENSE).singletonOrThrow();
         return hooks.apply(HookPoint.embed(), x);
     }
 
-    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
-    public NDArray streamInto(int layer, NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        NDArray x = embed(tokens, hooks);
-        for (int l = 0; l < layer; l++) {
-            x = block(l, x, positions, attentionMask, hooks, null, null);
-        }
-        return x;
-    }
-
-    /**
-     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then the
-     * final RMSNorm and the LM head. Lets tracing skip a prefix of layers whose result it already has.
-     */
-    public NDArray forwardFrom(int firstLayer, NDArray x, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        for (int layer = firstLayer; layer < config.layers(); layer++) {
-            x = block(layer, x, positions, attentionMask, hooks, null, null);
-        }
-        return head(x);
-    }
-
     /** The final RMSNorm and the LM head: logits = norm(x)·Wᵀ, W = lm_head or the tied token embeddings. */
+    @Override
     public NDArray head(NDArray x) {
         return Linear.linear(rmsNorm(x, "model.norm.weight"), weights.get(headWeight)).singletonOrThrow();
     }
@@ -110,6 +78,7 @@ public final class Llama implements AutoCloseable {
      * prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0, or null) marks the padding
      * among the past keys and x's own.
      */
+    @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
                          NDArray pastKeys, NDArray pastValues) {
         String p = "model.layers." + layer + ".";
@@ -127,6 +96,7 @@ public final class Llama implements AutoCloseable {
      * The rotated keys and the values ([rows, kv_heads, tokens, head_dim]) block {@code layer}
      * computes from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
      */
+    @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "model.layers." + layer + ".";
         NDArray[] rotary = rotary(positionsOrDefault(x, positions, 0));
@@ -254,12 +224,32 @@ public final class Llama implements AutoCloseable {
         return config;
     }
 
+    @Override
+    public Dimensions dimensions() {
+        return new Dimensions(config.modelType(), config.layers(), config.hiddenSize(), config.intermediateSize(), config.maxPositions(),
+                config.vocabSize());
+    }
+
+    @Override
     public Weights weights() {
         return weights;
     }
 
+    @Override
     public NDManager manager() {
         return manager;
+    }
+
+    @Override
+    public NDArray tokenEmbeddings() {
+        return weights.get("model.embed_tokens.weight");
+    }
+
+    /** down_proj, an nn.Linear ([out, in]), with a bias only where the config asks for MLP biases. */
+    @Override
+    public EditSite editSite(int layer) {
+        String p = "model.layers." + layer + ".mlp.down_proj.";
+        return MlpProjection.linear(weights, layer, p + "weight", config.mlpBias() ? p + "bias" : null);
     }
 
     /** Tensor names (HF's, with the "model." prefix) and shapes a checkpoint of this config must contain. */

@@ -66,7 +66,7 @@ public final class FactStudyRunner implements AutoCloseable {
         Device device = Device.fromName(s.model().device());
         LanguageModel lm = LanguageModel.load(testbed ? Testbed.directory() : s.model().dir(), device);
         try {
-            int layerCount = lm.config().nLayer();
+            int layerCount = lm.dimensions().layers();
             int[] layers = s.edits().layers() == null ? IntStream.range(0, layerCount).toArray() : s.edits().layers().clone();
             for (int layer : layers) {
                 if (layer < 0 || layer >= layerCount) {

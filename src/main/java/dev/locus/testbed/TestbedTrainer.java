@@ -72,8 +72,9 @@ public final class TestbedTrainer {
         ModelConfig config = new ModelConfig(settings.layers(), settings.width(), settings.heads(),
                 settings.positions(), vocabulary.size(), 4 * settings.width(), 1e-5f, "gelu_new");
         long start = System.nanoTime();
-        try (TextTokenizer tokenizer = TextTokenizer.load(out.resolve("tokenizer.json"));
-             LanguageModel lm = new LanguageModel(Gpt2.initialize(config, settings.seed(), Device.cpu()), null, "testbed")) {
+        Gpt2 model = Gpt2.initialize(config, settings.seed(), Device.cpu());
+        try (LanguageModel lm = new LanguageModel(model, null, "testbed");
+             TextTokenizer tokenizer = TextTokenizer.load(out.resolve("tokenizer.json"))) {
             List<long[]> rows = new ArrayList<>();
             for (String s : sentences) {
                 rows.add(tokenizer.encode(s).ids());
@@ -111,7 +112,7 @@ public final class TestbedTrainer {
                     break;
                 }
             }
-            lm.model().save(out);
+            model.save(out);
             Report report = new Report(settings, epoch, (System.nanoTime() - start) / 1e9, loss, quality);
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("training.json").toFile(), report);
             return report;

@@ -32,7 +32,7 @@ public final class FastTracer extends Tracer {
     @Override
     protected Grids measure(Setup s) {
         int samples = settings.samples();
-        int layers = lm.config().nLayer();
+        int layers = lm.dimensions().layers();
         try (NDManager m = lm.manager().newSubManager()) {
             TargetScoring one = s.scoring(m, 1);
             Hooks recordClean = Hooks.none();
@@ -101,7 +101,7 @@ public final class FastTracer extends Tracer {
     private double[] restoredPass(Setup s, NDManager m, List<Cell> cells, NDArray[] entering, NDArray[][] corruptedKv,
                                   Map<HookPoint, Intervention.Capture> clean) {
         int samples = settings.samples();
-        int layers = lm.config().nLayer();
+        int layers = lm.dimensions().layers();
         int token = cells.get(0).token();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();

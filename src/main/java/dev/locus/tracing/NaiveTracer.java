@@ -22,7 +22,7 @@ public final class NaiveTracer extends Tracer {
     @Override
     protected Grids measure(Setup s) {
         int rows = 1 + settings.samples();
-        int layers = lm.config().nLayer();
+        int layers = lm.dimensions().layers();
         double pCorrupt = meanOfNoisyRows(s, rows, Hooks.none());
         Map<TraceKind, double[][]> grids = emptyGrids(s, pCorrupt, layers);
         for (TraceKind kind : TraceKind.values()) {

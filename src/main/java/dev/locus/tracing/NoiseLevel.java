@@ -24,8 +24,8 @@ public final class NoiseLevel {
 
     /** Sample standard deviation of all embedding values of all tokens of {@code subjects}. */
     public static double embeddingStd(LanguageModel lm, List<String> subjects) {
-        NDArray table = lm.model().weights().get("wte.weight");
-        int width = lm.config().nEmbd();
+        NDArray table = lm.model().tokenEmbeddings();
+        int width = lm.dimensions().width();
         double sum = 0;
         double sumSquares = 0;
         long count = 0;

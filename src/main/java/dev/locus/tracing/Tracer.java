@@ -133,11 +133,11 @@ public abstract class Tracer {
             throw new InvalidFactException("target", "has no tokens");
         }
         int inputLength = promptIds.length + targetIds.length - 1;
-        if (inputLength > lm.config().nPositions()) {
+        if (inputLength > lm.dimensions().contextLength()) {
             throw new InvalidFactException("prompt", "prompt and target are " + inputLength
-                    + " tokens, more than the model's context length " + lm.config().nPositions());
+                    + " tokens, more than the model's context length " + lm.dimensions().contextLength());
         }
-        float[] draws = noise.draw(settings.samples(), subjectEnd - subjectStart, lm.config().nEmbd(), sigma());
+        float[] draws = noise.draw(settings.samples(), subjectEnd - subjectStart, lm.dimensions().width(), sigma());
         return new Setup(promptIds, targetIds, texts, subjectStart, subjectEnd, settings.fromSubject() ? subjectStart : 0, draws);
     }
 
@@ -191,7 +191,7 @@ public abstract class Tracer {
         public TargetScoring scoring(NDManager m, int rows, int from) {
             long[] suffix = java.util.Arrays.copyOfRange(promptIds, from, promptIds.length);
             return TargetScoring.of(m, Collections.nCopies(rows, suffix), Collections.nCopies(rows, targetIds),
-                    settings.firstTokenOnly(), lm.config().nPositions());
+                    settings.firstTokenOnly(), lm.dimensions().contextLength());
         }
 
         /** Per-row p(target) of {@code rows} copies of the prompt run with {@code hooks}. */
@@ -206,9 +206,9 @@ public abstract class Tracer {
          */
         public Hooks corruption(NDManager m, int rows, int firstNoisyRow, int length) {
             int subjectLength = subjectEnd - subjectStart;
-            EmbeddingNoise added = new EmbeddingNoise(rows, length, lm.config().nEmbd());
+            EmbeddingNoise added = new EmbeddingNoise(rows, length, lm.dimensions().width());
             for (int s = 0; s < settings.samples(); s++) {
-                added.put(firstNoisyRow + s, subjectStart, subjectLength, noise, s * subjectLength * lm.config().nEmbd());
+                added.put(firstNoisyRow + s, subjectStart, subjectLength, noise, s * subjectLength * lm.dimensions().width());
             }
             return added.hooks(m);
         }

@@ -38,7 +38,7 @@ class EditRestoreTest {
                 Fact f = facts.get(i % 7);
                 EditingProblem problem = EditingProblem.values()[i % EditingProblem.values().length];
                 EditResult r = evaluator.evaluate(evaluator.setup(f, problem), editors.get(i % editors.size()),
-                        (i * 5) % lm.config().nLayer(), 0);
+                        (i * 5) % lm.dimensions().layers(), 0);
                 failed += r.status().equals("failed") ? 1 : 0;
             }
             assertTrue(failed >= 30, "the failing editors failed: " + failed);

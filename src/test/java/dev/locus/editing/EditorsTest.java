@@ -37,14 +37,14 @@ class EditorsTest {
         double epsilon = 1e-3;
         FineTuneEditor ft5 = new FineTuneEditor(lm, FineTuneSettings.of(5, 10, epsilon));
         double before = pNew();
-        float[][] originals = new float[lm.config().nLayer()][];
+        float[][] originals = new float[lm.dimensions().layers()][];
         for (int l = 0; l < originals.length; l++) {
-            originals[l] = lm.model().weights().get(RomeEditor.weightName(l)).toFloatArray();
+            originals[l] = lm.model().weights().get(lm.model().editSite(l).weightName()).toFloatArray();
         }
         try (Editor.Applied edit = ft5.apply(EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew()), 0)) {
             assertArrayEquals(new int[] {0, 1, 2}, edit.layers(), "window 5 around layer 0, clipped");
             for (int l = 0; l < originals.length; l++) {
-                float[] now = lm.model().weights().get(RomeEditor.weightName(l)).toFloatArray();
+                float[] now = lm.model().weights().get(lm.model().editSite(l).weightName()).toFloatArray();
                 double moved = 0;
                 for (int i = 0; i < now.length; i++) {
                     moved = Math.max(moved, Math.abs(now[i] - originals[l][i]));
@@ -64,10 +64,10 @@ class EditorsTest {
         MemitEditor memit = new MemitEditor(lm, TestbedEditing.statistics(lm), ContextPrefixes.sample(lm, 0, 3, 5),
                 EditingConfig.testbed().memit().get(EditingProblem.ERROR_INJECTION));
         double before = pNew();
-        float[] untouched = lm.model().weights().get(RomeEditor.weightName(8)).toFloatArray();
+        float[] untouched = lm.model().weights().get(lm.model().editSite(8).weightName()).toFloatArray();
         try (Editor.Applied edit = memit.apply(EditTask.raise(fact.prompt(), fact.subject(), fact.targetNew()), 4)) {
             assertArrayEquals(new int[] {2, 3, 4, 5, 6}, edit.layers());
-            assertArrayEquals(untouched, lm.model().weights().get(RomeEditor.weightName(8)).toFloatArray());
+            assertArrayEquals(untouched, lm.model().weights().get(lm.model().editSite(8).weightName()).toFloatArray());
             assertTrue(pNew() > before, "MEMIT raises p(target_new): " + before + " -> " + pNew());
         }
     }

@@ -41,8 +41,8 @@ class RomeEditorTest {
 
     private static float[] mlpOutput(float[] key, int layer) {
         try (NDManager m = lm.manager().newSubManager()) {
-            NDArray w = lm.model().weights().get(RomeEditor.weightName(layer));
-            NDArray b = lm.model().weights().get(RomeEditor.biasName(layer));
+            NDArray w = lm.model().weights().get(lm.model().editSite(layer).weightName());
+            NDArray b = lm.model().weights().get(lm.model().editSite(layer).biasName());
             return m.create(key).reshape(1, -1).matMul(w).reshape(-1).add(b).toFloatArray();
         }
     }
@@ -56,7 +56,7 @@ class RomeEditorTest {
         Fact f = Testbed.facts().get(3);
         EditTask task = EditTask.raise(f.prompt(), f.subject(), f.targetNew());
         int layer = 2;
-        float[] before = lm.model().weights().get(RomeEditor.weightName(layer)).toFloatArray();
+        float[] before = lm.model().weights().get(lm.model().editSite(layer).weightName()).toFloatArray();
         float[] keyStar = rome.keyStar(task, layer);
         float[] anchorKey = rome.anchorKey(task, layer);
         if (anchor == RomeSettings.Anchor.PROMPT_KEY) {
@@ -68,7 +68,7 @@ class RomeEditorTest {
             // a key k with (C⁻¹k*)ᵀk = 0: a random key with its component along C⁻¹k* removed
             NDArray u = statistics.inverseCovariance(layer, settings.covarianceRidge())
                     .matMul(m.create(keyStar).toType(DataType.FLOAT64, false));
-            NDArray k = m.randomNormal(new Shape(lm.config().nInner())).toType(DataType.FLOAT64, false);
+            NDArray k = m.randomNormal(new Shape(lm.dimensions().mlpWidth())).toType(DataType.FLOAT64, false);
             orthogonal = k.sub(u.mul(k.dot(u).div(u.dot(u)))).toType(DataType.FLOAT32, false).toFloatArray();
         }
         float[] orthogonalBefore = mlpOutput(orthogonal, layer);
@@ -89,7 +89,7 @@ class RomeEditorTest {
             double pAfter = lm.targetProbs(List.of(f.prompt()), List.of(f.targetNew()))[0];
             assertTrue(pAfter > pBefore, "the edit raises p(target_new): " + pBefore + " -> " + pAfter);
         }
-        assertArrayEquals(before, lm.model().weights().get(RomeEditor.weightName(layer)).toFloatArray());
+        assertArrayEquals(before, lm.model().weights().get(lm.model().editSite(layer).weightName()).toFloatArray());
     }
 
     @Test

@@ -25,7 +25,7 @@ class Gpt2ReferenceTest {
         try (LanguageModel lm = LanguageModel.load(dir); NDManager m = lm.manager().newSubManager()) {
             NDArray logits = lm.model().forward(m.create(ids, new Shape(1, ids.length)), Hooks.none());
             float[] got = logits.toFloatArray();
-            int vocab = lm.config().vocabSize();
+            int vocab = lm.dimensions().vocabSize();
             double worst = 0;
             for (int t = 0; t < ids.length; t++) {
                 JsonNode row = ref.get("logits").get(t);

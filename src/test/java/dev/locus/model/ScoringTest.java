@@ -72,7 +72,7 @@ class ScoringTest {
 
     @Test
     void inputsLongerThanTheContextAreRejected() {
-        long[] prompt = new long[lm.config().nPositions()];
+        long[] prompt = new long[lm.dimensions().contextLength()];
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> logProb(List.of(prompt), List.of(new long[] {1, 2}), false, 0));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("context length"), e.getMessage());

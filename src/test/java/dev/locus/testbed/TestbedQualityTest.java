@@ -35,7 +35,7 @@ class TestbedQualityTest {
         List<Fact> facts = Testbed.facts();
         assertTrue(facts.size() >= 1000, "at least 1000 facts, got " + facts.size());
         try (LanguageModel lm = Testbed.load()) {
-            assertTrue(lm.config().nLayer() >= 8);
+            assertTrue(lm.dimensions().layers() >= 8);
             List<String> main = facts.stream().map(Fact::prompt).toList();
             List<String> mainTargets = facts.stream().map(Fact::targetTrue).toList();
             List<String> paraphrases = new ArrayList<>();

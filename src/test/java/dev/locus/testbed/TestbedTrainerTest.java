@@ -35,7 +35,7 @@ class TestbedTrainerTest {
         }
         try (LanguageModel lm = LanguageModel.load(out)) {
             Fact f = world.facts().get(0);
-            assertEquals(2, lm.config().nLayer());
+            assertEquals(2, lm.dimensions().layers());
             assertEquals(f.prompt(), lm.decode(lm.tokenize(f.prompt()).ids()));
             assertTrue(lm.targetProbs(List.of(f.prompt()), List.of(f.targetTrue()))[0] > 0);
         }

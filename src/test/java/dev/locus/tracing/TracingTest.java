@@ -69,7 +69,7 @@ class TracingTest {
         assertTrue(a.pCorrupt() < a.pClean(), "noise should lower p: " + a.pCorrupt() + " vs " + a.pClean());
         // The localization value as the spec defines it: per layer, the largest fractional MLP effect over the traced tokens.
         double[] localization = a.localization();
-        assertEquals(lm.config().nLayer(), localization.length);
+        assertEquals(lm.dimensions().layers(), localization.length);
         double[][] mlp = a.restored().get(TraceKind.MLP);
         for (int l = 0; l < localization.length; l++) {
             double expected = 0;
@@ -81,7 +81,7 @@ class TracingTest {
         assertTrue(Arrays.stream(localization).max().orElseThrow() > 0.1, "restoring an MLP window should recover part of the fact");
         // With a one-token target, restoring the residual stream of the last token at the last layer restores p_clean.
         double[][] hidden = a.restored().get(TraceKind.HIDDEN);
-        assertEquals(a.pClean(), hidden[hidden.length - 1][lm.config().nLayer() - 1], 1e-5);
+        assertEquals(a.pClean(), hidden[hidden.length - 1][lm.dimensions().layers() - 1], 1e-5);
     }
 
     @Test
@@ -102,7 +102,7 @@ class TracingTest {
                 () -> tracer.trace(f.prompt(), " ", f.targetTrue())).field());
         assertEquals("target", assertThrows(InvalidFactException.class,
                 () -> tracer.trace(f.prompt(), f.subject(), "")).field());
-        String tooLong = (f.prompt() + " ").repeat(lm.config().nPositions());
+        String tooLong = (f.prompt() + " ").repeat(lm.dimensions().contextLength());
         assertEquals("prompt", assertThrows(InvalidFactException.class,
                 () -> tracer.trace(tooLong, f.subject(), f.targetTrue())).field());
     }
