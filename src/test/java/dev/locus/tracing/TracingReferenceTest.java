@@ -11,19 +11,22 @@ import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Both engines, fed the exact noise of the original causal-tracing code, reproduce its p_clean,
- * p_corrupt and every grid cell on the same GPT-2 weights.
+ * p_corrupt and every grid cell on the same weights: a GPT-2 (learned positions) and a Llama
+ * (rotary positions, grouped-query attention), where the fast engine's restored passes continue
+ * from recorded keys and values at their own positions.
  */
 class TracingReferenceTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"naive", "fast"})
-    void reproducesTheOriginalTracingCode(String engine) throws Exception {
-        Path dir = SharedFiles.require("fixtures/gpt2-tiny-trace");
-        JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
+    @CsvSource({"gpt2-tiny-trace, naive", "gpt2-tiny-trace, fast", "llama-tiny, naive", "llama-tiny, fast"})
+    void reproducesTheOriginalTracingCode(String fixture, String engine) throws Exception {
+        Path dir = SharedFiles.require("fixtures/" + fixture);
+        JsonNode root = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
+        JsonNode ref = root.has("input_ids") ? root : root.get("trace"); // the Llama fixture keeps its trace beside its logits
         long[] ids = new long[ref.get("input_ids").size()];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = ref.get("input_ids").get(i).asLong();
