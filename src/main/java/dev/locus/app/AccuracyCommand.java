@@ -46,7 +46,7 @@ public class AccuracyCommand implements Runnable {
                 long[] next = lm.nextTokens(promptIds);
                 for (int j = 0; j < batch.size(); j++) {
                     Fact f = batch.get(j);
-                    boolean ok = next[j] == lm.targetIds(f.targetTrue())[0];
+                    boolean ok = next[j] == lm.targetIds(f.prompt(), f.targetTrue())[0];
                     correct += ok ? 1 : 0;
                     probability += p[j];
                     if (i + j < examples) {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 @TopCommand
 @Command(name = "locus", mixinStandardHelpOptions = true,
         description = "Causal tracing vs model editing, as a service and a library.",
-        subcommands = {AccuracyCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
+        subcommands = {AccuracyCommand.class, LogitsCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
                 BenchTraceCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
                 BenchAggregatorCommand.class, BenchServiceCommand.class})
 public class LocusCommand implements Runnable {

@@ -44,7 +44,12 @@ public final class ContextPrefixes {
         return out;
     }
 
+    /** The token a free-running sample starts from: the tokenizer's BOS where it adds one (Llama), else GPT-2's <|endoftext|>, else id 0. */
     private static long startToken(LanguageModel lm) {
+        long[] bos = lm.tokenize("").ids();
+        if (bos.length == 1) {
+            return bos[0];
+        }
         long[] ids = lm.tokenize("<|endoftext|>").ids();
         return ids.length == 1 ? ids[0] : 0;
     }

@@ -32,7 +32,7 @@ public final class EditEvaluator {
                         List<Double> neighborhoodPre) {}
 
     public Setup setup(Fact fact, EditingProblem problem) {
-        SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenize(fact.subject()).length() + 2, lm.dimensions().width());
+        SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenizer().encode(fact.subject()).length() + 2, lm.dimensions().width());
         String target = switch (problem) {
             case ERROR_INJECTION -> fact.targetNew();
             case TRACING_REVERSAL -> noisedGreedy(fact, noise);
@@ -78,28 +78,34 @@ public final class EditEvaluator {
     /** p(target) after prompts that contain the task's subject, noised where the task says so. */
     private List<Double> subjectPrompts(EditTask task, List<String> prompts) {
         List<long[]> ids = new ArrayList<>();
+        List<long[]> targets = new ArrayList<>();
         int[][] spans = new int[prompts.size()][];
         for (int i = 0; i < prompts.size(); i++) {
             TextTokenizer.Tokens tokens = lm.tokenize(prompts.get(i));
             spans[i] = EditPrompts.subjectSpan(tokens, prompts.get(i), task.subject(), 0);
             ids.add(tokens.ids());
+            targets.add(lm.targetIds(prompts.get(i), task.target()));
         }
-        return probabilities(ids, lm.targetIds(task.target()), (m, length) -> task.corruption(m, spans, length));
+        return probabilities(ids, targets, (m, length) -> task.corruption(m, spans, length));
     }
 
     private List<Double> neighbours(Fact fact, String target) {
         List<long[]> ids = new ArrayList<>();
-        fact.neighborhoodPrompts().forEach(n -> ids.add(lm.tokenize(n.prompt()).ids()));
-        return probabilities(ids, lm.targetIds(target), (m, length) -> Hooks.none());
+        List<long[]> targets = new ArrayList<>();
+        fact.neighborhoodPrompts().forEach(n -> {
+            ids.add(lm.tokenize(n.prompt()).ids());
+            targets.add(lm.targetIds(n.prompt(), target));
+        });
+        return probabilities(ids, targets, (m, length) -> Hooks.none());
     }
 
-    private List<Double> probabilities(List<long[]> prompts, long[] target, LanguageModel.PassHooks hooks) {
+    /** p(targets[i] | prompts[i]), each target as the model sees it after its prompt. */
+    private List<Double> probabilities(List<long[]> prompts, List<long[]> targets, LanguageModel.PassHooks hooks) {
         if (prompts.isEmpty()) {
             return List.of();
         }
         try (NDManager m = lm.manager().newSubManager()) {
-            TargetScoring scoring = TargetScoring.of(m, prompts, java.util.Collections.nCopies(prompts.size(), target), false,
-                    lm.dimensions().contextLength());
+            TargetScoring scoring = TargetScoring.of(m, prompts, targets, false, lm.dimensions().contextLength());
             Hooks h = hooks.at(m, (int) scoring.inputs().ids().getShape().get(1));
             return Arrays.stream(scoring.probabilities(lm.model().forward(scoring.inputs().ids(), h))).boxed().toList();
         }
@@ -109,7 +115,7 @@ public final class EditEvaluator {
     private String noisedGreedy(Fact fact, SubjectNoise noise) {
         TextTokenizer.Tokens tokens = lm.tokenize(fact.prompt());
         int[] span = EditPrompts.subjectSpan(tokens, fact.prompt(), fact.subject(), 0);
-        int count = lm.targetIds(fact.targetTrue()).length;
+        int count = lm.targetIds(fact.prompt(), fact.targetTrue()).length;
         long[] continuation = lm.generateGreedy(tokens.ids(), count, (m, length) -> noise.hooks(m, new int[][] {span}, length));
         return lm.decode(continuation).strip();
     }

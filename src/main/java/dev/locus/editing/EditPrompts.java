@@ -23,7 +23,7 @@ record EditPrompts(List<long[]> prompts, int[][] spans, long[] target, long[] kl
         }
         String kl = task.subject() + " is a";
         TextTokenizer.Tokens klTokens = lm.tokenize(kl);
-        return new EditPrompts(prompts, spans, lm.targetIds(task.target()), klTokens.ids(),
+        return new EditPrompts(prompts, spans, lm.targetIds(task.prompt(), task.target()), klTokens.ids(),
                 subjectSpan(klTokens, kl, task.subject(), 0));
     }
 

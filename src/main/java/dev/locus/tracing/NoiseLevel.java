@@ -30,7 +30,7 @@ public final class NoiseLevel {
         double sumSquares = 0;
         long count = 0;
         for (String subject : subjects) {
-            for (long id : lm.tokenize(subject).ids()) {
+            for (long id : lm.tokenizer().encode(subject).ids()) { // the subject's own tokens, no BOS
                 try (NDArray row = table.get(id)) {
                     for (float v : row.toFloatArray()) {
                         sum += v;

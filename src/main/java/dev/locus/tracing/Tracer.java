@@ -119,7 +119,7 @@ public abstract class Tracer {
         if (span == null) {
             throw new InvalidFactException("subject", "'" + subject + "' covers no token of the prompt");
         }
-        long[] targetIds = lm.targetIds(target);
+        long[] targetIds = lm.targetIds(prompt, target);
         List<String> texts = new ArrayList<>();
         for (int i = 0; i < tokens.length(); i++) {
             texts.add(tokens.starts()[i] < 0 ? "" : prompt.substring(tokens.starts()[i], tokens.ends()[i]));
