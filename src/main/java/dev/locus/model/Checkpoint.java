@@ -43,6 +43,20 @@ final class Checkpoint {
         }
     }
 
+    /**
+     * The config.json {@code file}, whose model_type must be one of {@code types}; else the message names
+     * what it is, e.g. "model_type 'gpt2' (architectures ["GPT2LMHeadModel"]) is not one GptJ reads: [gptj]".
+     */
+    static JsonNode readConfig(Path file, String reader, String... types) {
+        JsonNode n = readJson(file);
+        String type = n.path("model_type").asText("");
+        if (!List.of(types).contains(type)) {
+            throw new ModelLoadException(file + ": model_type '" + type + "' (architectures " + n.path("architectures")
+                    + ") is not one " + reader + " reads: " + List.of(types));
+        }
+        return n;
+    }
+
     static int requiredInt(Path file, JsonNode json, String field) {
         if (!json.path(field).canConvertToInt()) {
             throw new ModelLoadException(file + ": missing or non-integer field '" + field + "'");

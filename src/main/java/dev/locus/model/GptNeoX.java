@@ -1,0 +1,207 @@
+package dev.locus.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * GPT-NeoX (Black et al. 2022; the Pythia models) in DJL NDArray ops, on Hugging Face weights as
+ * stored: two LayerNorms per block, with a parallel residual x + attn(ln1 x) + mlp(ln2 x) or, where
+ * the config says so, a sequential one, x' = x + attn(ln1 x), x' + mlp(ln2 x'); one fused
+ * query_key_value projection whose rows are grouped per head, [q_h; k_h; v_h]; rotary position
+ * embeddings on the first int(head_dim · rotary_pct) dims of each query and key head, in rotate_half
+ * pairs; causal attention scaled by 1/sqrt(head_dim); an MLP dense_h_to_4h → GELU → dense_4h_to_h;
+ * and an untied LM head, embed_out. Linear weights are [out, in]. Every activation tracing or
+ * editing touches passes through a {@link HookPoint}, with the same meaning as in {@link Llama}.
+ *
+ * <p>Positions, attention masks and past keys/values work as in {@link Llama}: positions are
+ * explicit (null means 0 .. tokens-1), a mask is [rows, keys] of 1 (a token) and 0 (padding), and
+ * causality goes by the index in the sequence.
+ *
+ * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
+ * inputs in a sub-manager frees the whole pass by closing it.
+ */
+public final class GptNeoX implements AutoCloseable {
+    private final GptNeoXConfig config;
+    private final NDManager manager;
+    private final Weights weights;
+    private final String headWeight;
+    private final Attention attention;
+    private final Nonlinearity activation;
+
+    private GptNeoX(GptNeoXConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        this.config = config;
+        this.manager = manager;
+        this.weights = new Weights(tensors, manager);
+        this.headWeight = config.tiedEmbeddings() ? "gpt_neox.embed_in.weight" : "embed_out.weight";
+        Rotary rotary = new Rotary(Rotary.Pairing.HALVES, config.inverseFrequencies(), manager);
+        this.attention = new Attention(config.heads(), config.heads(), config.headDim(), null, rotary, manager);
+        this.activation = new Nonlinearity(config.activation(), manager);
+    }
+
+    // ---------------------------------------------------------------- forward pass
+
+    /** Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at positions 0 .. tokens-1, without padding. */
+    public NDArray forward(NDArray tokens, Hooks hooks) {
+        return forward(tokens, null, null, hooks);
+    }
+
+    /**
+     * Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at int64 {@code positions}
+     * ([rows or 1, tokens], or null for 0 .. tokens-1), with {@code attentionMask} ([rows, tokens]
+     * of 1/0, or null for no padding).
+     */
+    public NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
+        return forwardFrom(0, embed(tokens, hooks), positions, attentionMask, hooks);
+    }
+
+    /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
+    public NDArray embed(NDArray tokens, Hooks hooks) {
+        NDArray x = Embedding.embedding(tokens, weights.get("gpt_neox.embed_in.weight"), SparseFormat.DENSE).singletonOrThrow();
+        return hooks.apply(HookPoint.embed(), x);
+    }
+
+    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
+    public NDArray streamInto(int layer, NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
+        NDArray x = embed(tokens, hooks);
+        for (int l = 0; l < layer; l++) {
+            x = block(l, x, positions, attentionMask, hooks, null, null);
+        }
+        return x;
+    }
+
+    /**
+     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then the
+     * final LayerNorm and the LM head. Lets tracing skip a prefix of layers whose result it already has.
+     */
+    public NDArray forwardFrom(int firstLayer, NDArray x, NDArray positions, NDArray attentionMask, Hooks hooks) {
+        for (int layer = firstLayer; layer < config.layers(); layer++) {
+            x = block(layer, x, positions, attentionMask, hooks, null, null);
+        }
+        return head(x);
+    }
+
+    /** The final LayerNorm and the LM head: logits = final_layer_norm(x)·Wᵀ, W = embed_out or the tied token embeddings. */
+    public NDArray head(NDArray x) {
+        return Linear.linear(layerNorm(x, "gpt_neox.final_layer_norm"), weights.get(headWeight)).singletonOrThrow();
+    }
+
+    /**
+     * One layer on the residual stream {@code x} entering it. With a parallel residual the MLP reads
+     * post_attention_layernorm(x) and both outputs are added to x; with a sequential one it reads the
+     * stream after the attention output is added. {@code pastKeys} and {@code pastValues} ([rows,
+     * heads, prefix, head_dim], rotated at their own positions, or null) are those of the tokens
+     * before x's, which take sequence indices 0 .. prefix-1. {@code positions} are x's tokens' rotary
+     * positions (null: prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0,
+     * or null) marks the padding among the past keys and x's own.
+     */
+    public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
+                         NDArray pastKeys, NDArray pastValues) {
+        String p = "gpt_neox.layers." + layer + ".";
+        NDArray heads = attention.attend(layerNorm(x, p + "input_layernorm"), positions, keyMask, pastKeys, pastValues,
+                (n, angles) -> project(p, n, angles));
+        NDArray attn = hooks.apply(HookPoint.attnOut(layer), linear(heads, p + "attention.dense"));
+        NDArray mlpInput = config.parallelResidual() ? x : attn.add(x);
+        // The GELU output is the input of dense_4h_to_h, the key k that ROME edits.
+        NDArray key = hooks.apply(HookPoint.mlpKey(layer),
+                activation.apply(linear(layerNorm(mlpInput, p + "post_attention_layernorm"), p + "mlp.dense_h_to_4h")));
+        NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), linear(key, p + "mlp.dense_4h_to_h"));
+        // HF's order of the sums: mlp + attn + x, or mlp + (attn + x).
+        return hooks.apply(HookPoint.blockOut(layer), config.parallelResidual() ? mlp.add(attn).add(x) : mlp.add(mlpInput));
+    }
+
+    /**
+     * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
+     * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
+     */
+    public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
+        String p = "gpt_neox.layers." + layer + ".";
+        return attention.keysAndValues(layerNorm(x, p + "input_layernorm"), positions, (n, angles) -> project(p, n, angles));
+    }
+
+    /**
+     * Queries, keys and values [rows, heads, tokens, head_dim] from the fused projection, whose output
+     * is per head [q_h; k_h; v_h]; HF rotates the first rotary_ndims dims of q and k (rotate_half).
+     */
+    private NDArray[] project(String p, NDArray normed, Rotary.Angles angles) {
+        NDList qkv = Attention.splitHeads(linear(normed, p + "attention.query_key_value"), config.heads()).split(3, 3);
+        return new NDArray[] {angles.rotate(qkv.get(0)), angles.rotate(qkv.get(1)), qkv.get(2)};
+    }
+
+    private NDArray linear(NDArray x, String name) {
+        return HfModules.linear(weights, x, name);
+    }
+
+    private NDArray layerNorm(NDArray x, String name) {
+        return HfModules.layerNorm(weights, x, name, config.layerNormEps());
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    public GptNeoXConfig config() {
+        return config;
+    }
+
+    public Weights weights() {
+        return weights;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** Tensor names (HF's, with the "gpt_neox." prefix) and shapes a checkpoint of this config must contain. */
+    public static Map<String, Shape> expectedShapes(GptNeoXConfig c) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        long d = c.hiddenSize();
+        long inner = c.intermediateSize();
+        s.put("gpt_neox.embed_in.weight", new Shape(c.vocabSize(), d));
+        for (int l = 0; l < c.layers(); l++) {
+            String p = "gpt_neox.layers." + l + ".";
+            HfModules.layerNormShapes(s, p + "input_layernorm", d);
+            HfModules.layerNormShapes(s, p + "post_attention_layernorm", d);
+            HfModules.linearShapes(s, p + "attention.query_key_value", 3 * d, d, c.attentionBias());
+            HfModules.linearShapes(s, p + "attention.dense", d, d, c.attentionBias());
+            HfModules.linearShapes(s, p + "mlp.dense_h_to_4h", inner, d, true);
+            HfModules.linearShapes(s, p + "mlp.dense_4h_to_h", d, inner, true);
+        }
+        HfModules.layerNormShapes(s, "gpt_neox.final_layer_norm", d);
+        if (!c.tiedEmbeddings()) {
+            s.put("embed_out.weight", new Shape(c.vocabSize(), d));
+        }
+        return s;
+    }
+
+    /** Loads config.json and model.safetensors (or the shards model.safetensors.index.json lists) from a Hugging Face GPT-NeoX directory. */
+    public static GptNeoX load(Path dir, Device device) {
+        GptNeoXConfig config = GptNeoXConfig.read(Checkpoint.configFile(dir));
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            String model = "a gpt_neox model with " + config.layers() + " layers" + (config.tiedEmbeddings() ? " and a tied LM head" : "");
+            return new GptNeoX(config, manager, Checkpoint.tensors(dir, expectedShapes(config),
+                    name -> isUnused(config, name) ? null : name, model, manager));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The causal-mask and rotary-frequency buffers some checkpoints store, and a copy of a tied head. */
+    private static boolean isUnused(GptNeoXConfig config, String name) {
+        return name.endsWith(".attention.bias") || name.endsWith(".attention.masked_bias") || name.endsWith(".rotary_emb.inv_freq")
+                || config.tiedEmbeddings() && name.equals("embed_out.weight");
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

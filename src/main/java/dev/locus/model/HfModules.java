@@ -1,0 +1,42 @@
+package dev.locus.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import java.util.Map;
+
+/**
+ * PyTorch's nn.Linear and nn.LayerNorm as Hugging Face checkpoints store them ({@code name.weight},
+ * {@code name.bias}), run on a model's {@link Weights} and listed for its expected shapes.
+ */
+final class HfModules {
+    private HfModules() {}
+
+    /** nn.Linear: x·Wᵀ with W [out, in], plus the bias where the checkpoint has one. */
+    static NDArray linear(Weights weights, NDArray x, String name) {
+        NDArray w = weights.get(name + ".weight");
+        String bias = name + ".bias";
+        return (weights.names().contains(bias) ? Linear.linear(x, w, weights.get(bias)) : Linear.linear(x, w)).singletonOrThrow();
+    }
+
+    /** nn.LayerNorm over the last axis, with its weight and bias. */
+    static NDArray layerNorm(Weights weights, NDArray x, String name, float eps) {
+        NDArray w = weights.get(name + ".weight");
+        return LayerNorm.layerNorm(x, w.getShape(), w, weights.get(name + ".bias"), eps).singletonOrThrow();
+    }
+
+    /** The shapes of an nn.Linear from {@code in} to {@code out} features: weight [out, in], bias [out] if it has one. */
+    static void linearShapes(Map<String, Shape> shapes, String name, long out, long in, boolean bias) {
+        shapes.put(name + ".weight", new Shape(out, in));
+        if (bias) {
+            shapes.put(name + ".bias", new Shape(out));
+        }
+    }
+
+    /** The shapes of an nn.LayerNorm over {@code width} features: weight and bias [width]. */
+    static void layerNormShapes(Map<String, Shape> shapes, String name, long width) {
+        shapes.put(name + ".weight", new Shape(width));
+        shapes.put(name + ".bias", new Shape(width));
+    }
+}
