@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 @Command(name = "accuracy", mixinStandardHelpOptions = true,
         description = "Load a model and answer its facts: greedy accuracy and mean p(true).")
 public class AccuracyCommand implements Runnable {
-    @Option(names = "--model", description = "Hugging Face GPT-2 directory (default: the shipped testbed model)")
+    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
     Path model;
 
     @Option(names = "--facts", description = "facts as JSON lines (default: the testbed facts)")

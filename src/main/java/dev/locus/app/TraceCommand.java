@@ -37,7 +37,7 @@ import picocli.CommandLine.Option;
 public class TraceCommand implements Callable<Integer> {
     enum Engine { fast, naive }
 
-    @Option(names = "--model", description = "Hugging Face GPT-2 directory (default: the shipped testbed model)")
+    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")

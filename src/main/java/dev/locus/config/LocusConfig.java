@@ -57,7 +57,7 @@ public interface LocusConfig {
     }
 
     interface Model {
-        /** Hugging Face GPT-2 directory; absent = the shipped testbed model. */
+        /** Hugging Face checkpoint directory (gpt2, llama, mistral, qwen2, gptj or gpt_neox); absent = the shipped testbed model. */
         Optional<Path> dir();
 
         Optional<String> name();
