@@ -1,7 +1,7 @@
 package dev.locus.app;
 
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactsJsonl;
+import dev.locus.facts.FactFiles;
 import dev.locus.model.LanguageModel;
 import dev.locus.testbed.Testbed;
 import java.nio.file.Path;
@@ -17,7 +17,7 @@ public class AccuracyCommand implements Runnable {
     @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
     Path model;
 
-    @Option(names = "--facts", description = "facts as JSON lines (default: the testbed facts)")
+    @Option(names = "--facts", description = "facts as JSON lines or a CounterFact JSON array (default: the testbed facts)")
     Path facts;
 
     @Option(names = "--examples", defaultValue = "5", description = "how many answers to print")
@@ -27,7 +27,7 @@ public class AccuracyCommand implements Runnable {
     public void run() {
         long start = System.nanoTime();
         try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
-            List<Fact> all = facts == null ? Testbed.facts() : FactsJsonl.read(facts);
+            List<Fact> all = facts == null ? Testbed.facts() : FactFiles.read(facts);
             System.out.printf("model %s: %d layers, width %d, vocabulary %d; %d facts%n", lm.name(),
                     lm.dimensions().layers(), lm.dimensions().width(), lm.dimensions().vocabSize(), all.size());
             int correct = 0;

@@ -3,7 +3,7 @@ package dev.locus.app;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactsJsonl;
+import dev.locus.facts.FactFiles;
 import dev.locus.facts.InvalidFactException;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.ModelLoadException;
@@ -50,7 +50,7 @@ public class TraceCommand implements Callable<Integer> {
         @ArgGroup(exclusive = false)
         Fields fields;
 
-        @Option(names = "--facts", description = "facts as JSON lines: trace each and draw their average")
+        @Option(names = "--facts", description = "facts as JSON lines or a CounterFact JSON array: trace each and draw their average")
         Path facts;
     }
 
@@ -95,10 +95,10 @@ public class TraceCommand implements Callable<Integer> {
         List<Fact> facts;
         List<Fact> noiseSample;
         try {
-            List<Fact> file = input.facts != null ? FactsJsonl.read(input.facts) : null;
+            List<Fact> file = input.facts != null ? FactFiles.read(input.facts) : null;
             facts = file != null ? firstN(file) : List.of(singleFact());
             // σ comes from the whole file, so that --limit changes which facts are traced, not how.
-            noiseSample = noiseFacts != null ? FactsJsonl.read(noiseFacts) : file;
+            noiseSample = noiseFacts != null ? FactFiles.read(noiseFacts) : file;
         } catch (IOException e) {
             return fail("cannot read " + e.getMessage());
         } catch (IllegalArgumentException e) {

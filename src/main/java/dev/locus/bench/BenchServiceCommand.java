@@ -6,7 +6,7 @@ import dev.locus.bench.ServiceReport.ServiceBatch;
 import dev.locus.bench.ServiceReport.Work;
 import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactsJsonl;
+import dev.locus.facts.FactFiles;
 import dev.locus.stream.StudySettingsMapping;
 import dev.locus.study.FactStudyRunner;
 import dev.locus.study.ResultEvent;
@@ -74,7 +74,7 @@ public class BenchServiceCommand implements Runnable {
             description = "index of the warm-up fact among the facts; the timed ones follow it (default: ${DEFAULT-VALUE})")
     int from;
 
-    @Option(names = "--facts-file", description = "facts (JSON lines) instead of the testbed's own")
+    @Option(names = "--facts-file", description = "facts (JSON lines, or a CounterFact JSON array) instead of the testbed's own")
     Path factsFile;
 
     @Option(names = "--layers", split = ",", description = "layers to edit (default: every layer, as the demo)")
@@ -211,7 +211,7 @@ public class BenchServiceCommand implements Runnable {
             return Testbed.facts();
         }
         try {
-            return FactsJsonl.read(factsFile);
+            return FactFiles.read(factsFile);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + factsFile, e);
         }

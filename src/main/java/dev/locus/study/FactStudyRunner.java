@@ -9,7 +9,7 @@ import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactsJsonl;
+import dev.locus.facts.FactFiles;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.Sha256;
 import dev.locus.testbed.Testbed;
@@ -104,7 +104,7 @@ public final class FactStudyRunner implements AutoCloseable {
                     + "from (locus.tracing.noise-subjects) for a model other than the testbed");
         }
         try {
-            List<String> subjects = FactsJsonl.read(s.tracing().noiseSubjects()).stream().map(Fact::subject).toList();
+            List<String> subjects = FactFiles.read(s.tracing().noiseSubjects()).stream().map(Fact::subject).toList();
             return NoiseLevel.sigma(lm, subjects, tracing.noiseFactor());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + s.tracing().noiseSubjects(), e);
