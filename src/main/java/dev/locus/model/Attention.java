@@ -11,7 +11,7 @@ import ai.djl.ndarray.types.Shape;
  * values followed by the tokens' own, query head h reading key/value head h / (heads / kv_heads).
  * The bias masks later tokens, keys outside an optional sliding window, and padding.
  *
- * <p>Positions, masks and past keys/values mean what {@link Llama#block} says: null positions are
+ * <p>Positions, masks and past keys/values mean what {@link Transformer#block} says: null positions are
  * prefix .. prefix+tokens-1, a key mask is [rows, prefix + tokens] of 1 (a token) and 0 (padding),
  * and causality and the window go by the index in the sequence.
  */

@@ -18,16 +18,16 @@ import java.util.Map;
  * in interleaved pairs (2i, 2i+1); causal attention scaled by 1/sqrt(head_dim) with q/k/v/out
  * projections without biases; an MLP fc_in → GELU → fc_out; and an LM head with a bias. Linear
  * weights are [out, in]. Every activation tracing or editing touches passes through a
- * {@link HookPoint}, with the same meaning as in {@link Llama}.
+ * {@link HookPoint}, with the same meaning in every {@link Transformer}.
  *
- * <p>Positions, attention masks and past keys/values work as in {@link Llama}: positions are
+ * <p>Positions, attention masks and past keys/values work as {@link Transformer} says: positions are
  * explicit (null means 0 .. tokens-1), a mask is [rows, keys] of 1 (a token) and 0 (padding), and
  * causality goes by the index in the sequence.
  *
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class GptJ implements AutoCloseable {
+public final class GptJ implements Transformer {
     private final GptJConfig config;
     private final NDManager manager;
     private final Weights weights;
@@ -47,47 +47,15 @@ public final class GptJ implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at positions 0 .. tokens-1, without padding. */
-    public NDArray forward(NDArray tokens, Hooks hooks) {
-        return forward(tokens, null, null, hooks);
-    }
-
-    /**
-     * Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at int64 {@code positions}
-     * ([rows or 1, tokens], or null for 0 .. tokens-1), with {@code attentionMask} ([rows, tokens]
-     * of 1/0, or null for no padding).
-     */
-    public NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        return forwardFrom(0, embed(tokens, hooks), positions, attentionMask, hooks);
-    }
-
     /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    public NDArray embed(NDArray tokens, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, weights.get("transformer.wte.weight"), SparseFormat.DENSE).singletonOrThrow();
+    @Override
+    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
+        NDArray x = Embedding.embedding(tokens, tokenEmbeddings(), SparseFormat.DENSE).singletonOrThrow();
         return hooks.apply(HookPoint.embed(), x);
     }
 
-    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
-    public NDArray streamInto(int layer, NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        NDArray x = embed(tokens, hooks);
-        for (int l = 0; l < layer; l++) {
-            x = block(l, x, positions, attentionMask, hooks, null, null);
-        }
-        return x;
-    }
-
-    /**
-     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then the
-     * final LayerNorm and the LM head. Lets tracing skip a prefix of layers whose result it already has.
-     */
-    public NDArray forwardFrom(int firstLayer, NDArray x, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        for (int layer = firstLayer; layer < config.layers(); layer++) {
-            x = block(layer, x, positions, attentionMask, hooks, null, null);
-        }
-        return head(x);
-    }
-
     /** The final LayerNorm and the LM head: logits = ln_f(x)·Wᵀ + b, W = lm_head or the tied token embeddings. */
+    @Override
     public NDArray head(NDArray x) {
         return Linear.linear(layerNorm(x, "transformer.ln_f"), weights.get(headWeight), weights.get("lm_head.bias")).singletonOrThrow();
     }
@@ -100,6 +68,7 @@ public final class GptJ implements AutoCloseable {
      * prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0, or null) marks the
      * padding among the past keys and x's own.
      */
+    @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
                          NDArray pastKeys, NDArray pastValues) {
         String p = "transformer.h." + layer + ".";
@@ -116,6 +85,7 @@ public final class GptJ implements AutoCloseable {
      * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
      * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
      */
+    @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "transformer.h." + layer + ".";
         return attention.keysAndValues(layerNorm(x, p + "ln_1"), positions, (n, angles) -> project(p, n, angles));
@@ -143,12 +113,32 @@ public final class GptJ implements AutoCloseable {
         return config;
     }
 
+    @Override
     public Weights weights() {
         return weights;
     }
 
+    @Override
     public NDManager manager() {
         return manager;
+    }
+
+    @Override
+    public Dimensions dimensions() {
+        return new Dimensions("gptj", config.layers(), config.hiddenSize(), config.intermediateSize(), config.maxPositions(),
+                config.vocabSize());
+    }
+
+    @Override
+    public NDArray tokenEmbeddings() {
+        return weights.get("transformer.wte.weight");
+    }
+
+    /** fc_out, an nn.Linear ([out, in]) with a bias. */
+    @Override
+    public EditSite editSite(int layer) {
+        String p = "transformer.h." + layer + ".mlp.fc_out.";
+        return MlpProjection.linear(weights, layer, p + "weight", p + "bias");
     }
 
     /** Tensor names (HF's, with the "transformer." prefix) and shapes a checkpoint of this config must contain. */

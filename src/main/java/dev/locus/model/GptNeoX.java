@@ -20,16 +20,16 @@ import java.util.Map;
  * embeddings on the first int(head_dim · rotary_pct) dims of each query and key head, in rotate_half
  * pairs; causal attention scaled by 1/sqrt(head_dim); an MLP dense_h_to_4h → GELU → dense_4h_to_h;
  * and an untied LM head, embed_out. Linear weights are [out, in]. Every activation tracing or
- * editing touches passes through a {@link HookPoint}, with the same meaning as in {@link Llama}.
+ * editing touches passes through a {@link HookPoint}, with the same meaning in every {@link Transformer}.
  *
- * <p>Positions, attention masks and past keys/values work as in {@link Llama}: positions are
+ * <p>Positions, attention masks and past keys/values work as {@link Transformer} says: positions are
  * explicit (null means 0 .. tokens-1), a mask is [rows, keys] of 1 (a token) and 0 (padding), and
  * causality goes by the index in the sequence.
  *
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class GptNeoX implements AutoCloseable {
+public final class GptNeoX implements Transformer {
     private final GptNeoXConfig config;
     private final NDManager manager;
     private final Weights weights;
@@ -49,47 +49,15 @@ public final class GptNeoX implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at positions 0 .. tokens-1, without padding. */
-    public NDArray forward(NDArray tokens, Hooks hooks) {
-        return forward(tokens, null, null, hooks);
-    }
-
-    /**
-     * Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at int64 {@code positions}
-     * ([rows or 1, tokens], or null for 0 .. tokens-1), with {@code attentionMask} ([rows, tokens]
-     * of 1/0, or null for no padding).
-     */
-    public NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        return forwardFrom(0, embed(tokens, hooks), positions, attentionMask, hooks);
-    }
-
     /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    public NDArray embed(NDArray tokens, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, weights.get("gpt_neox.embed_in.weight"), SparseFormat.DENSE).singletonOrThrow();
+    @Override
+    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
+        NDArray x = Embedding.embedding(tokens, tokenEmbeddings(), SparseFormat.DENSE).singletonOrThrow();
         return hooks.apply(HookPoint.embed(), x);
     }
 
-    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
-    public NDArray streamInto(int layer, NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        NDArray x = embed(tokens, hooks);
-        for (int l = 0; l < layer; l++) {
-            x = block(l, x, positions, attentionMask, hooks, null, null);
-        }
-        return x;
-    }
-
-    /**
-     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then the
-     * final LayerNorm and the LM head. Lets tracing skip a prefix of layers whose result it already has.
-     */
-    public NDArray forwardFrom(int firstLayer, NDArray x, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        for (int layer = firstLayer; layer < config.layers(); layer++) {
-            x = block(layer, x, positions, attentionMask, hooks, null, null);
-        }
-        return head(x);
-    }
-
     /** The final LayerNorm and the LM head: logits = final_layer_norm(x)·Wᵀ, W = embed_out or the tied token embeddings. */
+    @Override
     public NDArray head(NDArray x) {
         return Linear.linear(layerNorm(x, "gpt_neox.final_layer_norm"), weights.get(headWeight)).singletonOrThrow();
     }
@@ -103,6 +71,7 @@ public final class GptNeoX implements AutoCloseable {
      * positions (null: prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0,
      * or null) marks the padding among the past keys and x's own.
      */
+    @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
                          NDArray pastKeys, NDArray pastValues) {
         String p = "gpt_neox.layers." + layer + ".";
@@ -122,6 +91,7 @@ public final class GptNeoX implements AutoCloseable {
      * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
      * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
      */
+    @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "gpt_neox.layers." + layer + ".";
         return attention.keysAndValues(layerNorm(x, p + "input_layernorm"), positions, (n, angles) -> project(p, n, angles));
@@ -150,12 +120,32 @@ public final class GptNeoX implements AutoCloseable {
         return config;
     }
 
+    @Override
     public Weights weights() {
         return weights;
     }
 
+    @Override
     public NDManager manager() {
         return manager;
+    }
+
+    @Override
+    public Dimensions dimensions() {
+        return new Dimensions("gpt_neox", config.layers(), config.hiddenSize(), config.intermediateSize(), config.maxPositions(),
+                config.vocabSize());
+    }
+
+    @Override
+    public NDArray tokenEmbeddings() {
+        return weights.get("gpt_neox.embed_in.weight");
+    }
+
+    /** dense_4h_to_h, an nn.Linear ([out, in]) with a bias. */
+    @Override
+    public EditSite editSite(int layer) {
+        String p = "gpt_neox.layers." + layer + ".mlp.dense_4h_to_h.";
+        return MlpProjection.linear(weights, layer, p + "weight", p + "bias");
     }
 
     /** Tensor names (HF's, with the "gpt_neox." prefix) and shapes a checkpoint of this config must contain. */
