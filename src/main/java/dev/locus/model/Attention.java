@@ -19,11 +19,11 @@ final class Attention {
 
     /**
      * A layer's queries, keys and values for its normed input ([rows, tokens, hidden]), as
-     * [rows, heads or kv_heads, tokens, head_dim], queries and keys rotated by {@code angles}.
+     * [rows, heads or kv_heads, tokens, head_dim], before the rotation.
      */
     @FunctionalInterface
     interface Projection {
-        NDArray[] project(NDArray normed, Rotary.Angles angles);
+        NDArray[] project(NDArray normed);
     }
 
     private final int heads;
@@ -55,7 +55,7 @@ final class Attention {
         long rows = normed.getShape().get(0);
         int length = (int) normed.getShape().get(1);
         int prefix = pastKeys == null ? 0 : (int) pastKeys.getShape().get(2);
-        NDArray[] qkv = projection.project(normed, rotary.at(positionsOrDefault(normed, positions, prefix)));
+        NDArray[] qkv = rotated(projection.project(normed), positionsOrDefault(normed, positions, prefix));
         NDArray k = pastKeys == null ? qkv[1] : pastKeys.concat(qkv[1], 2);
         NDArray v = pastValues == null ? qkv[2] : pastValues.concat(qkv[2], 2);
         NDArray scores = qkv[0].matMul(shareKvHeads(k).transpose(0, 1, 3, 2)).div(sqrtHeadDim)
@@ -66,8 +66,19 @@ final class Attention {
 
     /** The rotated keys and the values ([rows, kv_heads, tokens, head_dim]) of {@code normed}'s tokens at {@code positions} (null: 0 .. tokens-1). */
     NDArray[] keysAndValues(NDArray normed, NDArray positions, Projection projection) {
-        NDArray[] qkv = projection.project(normed, rotary.at(positionsOrDefault(normed, positions, 0)));
+        NDArray[] qkv = rotated(projection.project(normed), positionsOrDefault(normed, positions, 0));
         return new NDArray[] {qkv[1], qkv[2]};
+    }
+
+    /** Queries, keys and values from separate projections' outputs ([rows, tokens, heads or kv_heads · head_dim]), split into heads. */
+    NDArray[] heads(NDArray queries, NDArray keys, NDArray values) {
+        return new NDArray[] {splitHeads(queries, heads), splitHeads(keys, kvHeads), splitHeads(values, kvHeads)};
+    }
+
+    /** Queries and keys rotated at {@code positions}; values as they are. */
+    private NDArray[] rotated(NDArray[] qkv, NDArray positions) {
+        Rotary.Angles angles = rotary.at(positions);
+        return new NDArray[] {angles.rotate(qkv[0]), angles.rotate(qkv[1]), qkv[2]};
     }
 
     /** [rows, tokens, count·width] → [rows, count, tokens, width]. */

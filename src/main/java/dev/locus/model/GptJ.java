@@ -73,7 +73,7 @@ public final class GptJ implements Transformer {
                          NDArray pastKeys, NDArray pastValues) {
         String p = "transformer.h." + layer + ".";
         NDArray normed = layerNorm(x, p + "ln_1");
-        NDArray heads = attention.attend(normed, positions, keyMask, pastKeys, pastValues, (n, angles) -> project(p, n, angles));
+        NDArray heads = attention.attend(normed, positions, keyMask, pastKeys, pastValues, n -> project(p, n));
         NDArray attn = hooks.apply(HookPoint.attnOut(layer), linear(heads, p + "attn.out_proj"));
         // The GELU output is the input of fc_out, the key k that ROME edits.
         NDArray key = hooks.apply(HookPoint.mlpKey(layer), activation.apply(linear(normed, p + "mlp.fc_in")));
@@ -88,15 +88,12 @@ public final class GptJ implements Transformer {
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "transformer.h." + layer + ".";
-        return attention.keysAndValues(layerNorm(x, p + "ln_1"), positions, (n, angles) -> project(p, n, angles));
+        return attention.keysAndValues(layerNorm(x, p + "ln_1"), positions, n -> project(p, n));
     }
 
-    /** Queries, keys and values [rows, heads, tokens, head_dim]; HF rotates the first rotary_dim dims of q and k (rotate_every_two). */
-    private NDArray[] project(String p, NDArray normed, Rotary.Angles angles) {
-        return new NDArray[] {
-            angles.rotate(Attention.splitHeads(linear(normed, p + "attn.q_proj"), config.heads())),
-            angles.rotate(Attention.splitHeads(linear(normed, p + "attn.k_proj"), config.heads())),
-            Attention.splitHeads(linear(normed, p + "attn.v_proj"), config.heads())};
+    /** Queries, keys and values [rows, heads, tokens, head_dim], of which HF rotates the first rotary_dim dims of q and k (rotate_every_two). */
+    private NDArray[] project(String p, NDArray normed) {
+        return attention.heads(linear(normed, p + "attn.q_proj"), linear(normed, p + "attn.k_proj"), linear(normed, p + "attn.v_proj"));
     }
 
     private NDArray linear(NDArray x, String name) {

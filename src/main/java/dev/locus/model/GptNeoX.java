@@ -2,7 +2,6 @@ package dev.locus.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -76,7 +75,7 @@ public final class GptNeoX implements Transformer {
                          NDArray pastKeys, NDArray pastValues) {
         String p = "gpt_neox.layers." + layer + ".";
         NDArray heads = attention.attend(layerNorm(x, p + "input_layernorm"), positions, keyMask, pastKeys, pastValues,
-                (n, angles) -> project(p, n, angles));
+                n -> project(p, n));
         NDArray attn = hooks.apply(HookPoint.attnOut(layer), linear(heads, p + "attention.dense"));
         NDArray mlpInput = config.parallelResidual() ? x : attn.add(x);
         // The GELU output is the input of dense_4h_to_h, the key k that ROME edits.
@@ -94,16 +93,15 @@ public final class GptNeoX implements Transformer {
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "gpt_neox.layers." + layer + ".";
-        return attention.keysAndValues(layerNorm(x, p + "input_layernorm"), positions, (n, angles) -> project(p, n, angles));
+        return attention.keysAndValues(layerNorm(x, p + "input_layernorm"), positions, n -> project(p, n));
     }
 
     /**
      * Queries, keys and values [rows, heads, tokens, head_dim] from the fused projection, whose output
      * is per head [q_h; k_h; v_h]; HF rotates the first rotary_ndims dims of q and k (rotate_half).
      */
-    private NDArray[] project(String p, NDArray normed, Rotary.Angles angles) {
-        NDList qkv = Attention.splitHeads(linear(normed, p + "attention.query_key_value"), config.heads()).split(3, 3);
-        return new NDArray[] {angles.rotate(qkv.get(0)), angles.rotate(qkv.get(1)), qkv.get(2)};
+    private NDArray[] project(String p, NDArray normed) {
+        return Attention.splitHeads(linear(normed, p + "attention.query_key_value"), config.heads()).split(3, 3).toArray(new NDArray[0]);
     }
 
     private NDArray linear(NDArray x, String name) {
