@@ -6,8 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,17 +24,14 @@ import java.util.Random;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Gpt2 implements Transformer {
+public final class Gpt2 extends HfTransformer {
     private final ModelConfig config;
-    private final NDManager manager;
-    private final Weights weights;
     private final Nonlinearity activation;
     private final Attention attention;
 
     private Gpt2(ModelConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
         this.activation = new Nonlinearity(ModelConfig.Activation.of(config.activation()), manager);
         this.attention = new Attention(config.nHead(), config.nHead(), config.headDim(), null, null, manager);
     }
@@ -52,7 +47,8 @@ public final class Gpt2 implements Transformer {
                     + config.nPositions());
         }
         NDArray at = positions != null ? positions : tokens.getManager().arange(0, length, 1, DataType.INT64);
-        return hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight")).add(embed(at, "wpe.weight"));
+        return hooks.apply(HookPoint.embed(), HfModules.embedding(tokenEmbeddings(), tokens))
+                .add(HfModules.embedding(weights.get("wpe.weight"), at));
     }
 
     /** The final LayerNorm and the tied LM head: logits = LN(x)·Eᵀ. */
@@ -61,25 +57,19 @@ public final class Gpt2 implements Transformer {
         return Linear.linear(layerNorm(x, "ln_f"), weights.get("wte.weight")).singletonOrThrow();
     }
 
-    /**
-     * One transformer block on the residual stream {@code x} entering it. {@code pastKeys} and
-     * {@code pastValues} ([rows, heads, prefix, head_dim], or null) are the attention keys and
-     * values of positions before x's first position, which x's positions attend to causally.
-     * Positions do not enter a block (they were added at the embeddings).
-     */
+    /** {@inheritDoc} Positions do not enter a block (they were added at the embeddings). */
     @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks, NDArray pastKeys,
                          NDArray pastValues) {
         String p = "h." + layer + ".";
         NDArray heads = attention.attend(layerNorm(x, p + "ln_1"), positions, keyMask, pastKeys, pastValues, n -> project(p, n));
-        NDArray attn = hooks.apply(HookPoint.attnOut(layer), linear(heads, p + "attn.c_proj"));
+        NDArray attn = hooks.apply(HookPoint.attnOut(layer), conv1d(heads, p + "attn.c_proj"));
         x = x.add(attn);
-        NDArray key = hooks.apply(HookPoint.mlpKey(layer), activation.apply(linear(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
-        NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), linear(key, p + "mlp.c_proj"));
+        NDArray key = hooks.apply(HookPoint.mlpKey(layer), activation.apply(conv1d(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
+        NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), conv1d(key, p + "mlp.c_proj"));
         return hooks.apply(HookPoint.blockOut(layer), x.add(mlp));
     }
 
-    /** The attention keys and values ([rows, heads, tokens, head_dim]) block {@code layer} computes from the stream {@code x} entering it. */
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "h." + layer + ".";
@@ -88,21 +78,17 @@ public final class Gpt2 implements Transformer {
 
     /** Queries, keys and values [rows, heads, tokens, head_dim] from the fused c_attn, whose output is [q; k; v]. */
     private NDArray[] project(String p, NDArray normed) {
-        NDList qkv = linear(normed, p + "attn.c_attn").split(3, 2);
+        NDList qkv = conv1d(normed, p + "attn.c_attn").split(3, 2);
         return attention.heads(qkv.get(0), qkv.get(1), qkv.get(2));
     }
 
     /** A Conv1D: x·W + b, with W [in, out]. */
-    private NDArray linear(NDArray x, String name) {
+    private NDArray conv1d(NDArray x, String name) {
         return x.matMul(weights.get(name + ".weight")).add(weights.get(name + ".bias"));
     }
 
     private NDArray layerNorm(NDArray x, String name) {
         return HfModules.layerNorm(weights, x, name, config.layerNormEpsilon());
-    }
-
-    private NDArray embed(NDArray ids, String table) {
-        return Embedding.embedding(ids, weights.get(table), SparseFormat.DENSE).singletonOrThrow();
     }
 
     // ---------------------------------------------------------------- parameters
@@ -114,16 +100,6 @@ public final class Gpt2 implements Transformer {
     @Override
     public Dimensions dimensions() {
         return new Dimensions("gpt2", config.nLayer(), config.nEmbd(), config.nInner(), config.nPositions(), config.vocabSize());
-    }
-
-    @Override
-    public Weights weights() {
-        return weights;
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
     }
 
     @Override
@@ -191,14 +167,8 @@ public final class Gpt2 implements Transformer {
      */
     public static Gpt2 load(Path dir, Device device) {
         ModelConfig config = ModelConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            return new Gpt2(config, manager, Checkpoint.tensors(dir, expectedShapes(config), Gpt2::parameterName,
-                    "a GPT-2 with " + config.nLayer() + " layers", manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), Gpt2::parameterName, "a GPT-2 with " + config.nLayer() + " layers",
+                (manager, tensors) -> new Gpt2(config, manager, tensors));
     }
 
     /**
@@ -216,10 +186,5 @@ public final class Gpt2 implements Transformer {
         Files.createDirectories(dir);
         config.write(dir.resolve("config.json"));
         SafeTensors.write(dir.resolve("model.safetensors"), weights.asMap());
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -4,8 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -27,18 +25,15 @@ import java.util.Map;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class GptJ implements Transformer {
+public final class GptJ extends HfTransformer {
     private final GptJConfig config;
-    private final NDManager manager;
-    private final Weights weights;
     private final String headWeight;
     private final Attention attention;
     private final Nonlinearity activation;
 
     private GptJ(GptJConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
         this.headWeight = config.tiedEmbeddings() ? "transformer.wte.weight" : "lm_head.weight";
         Rotary rotary = new Rotary(Rotary.Pairing.INTERLEAVED, config.inverseFrequencies(), manager);
         this.attention = new Attention(config.heads(), config.heads(), config.headDim(), null, rotary, manager);
@@ -47,13 +42,6 @@ public final class GptJ implements Transformer {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    @Override
-    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, tokenEmbeddings(), SparseFormat.DENSE).singletonOrThrow();
-        return hooks.apply(HookPoint.embed(), x);
-    }
-
     /** The final LayerNorm and the LM head: logits = ln_f(x)·Wᵀ + b, W = lm_head or the tied token embeddings. */
     @Override
     public NDArray head(NDArray x) {
@@ -61,12 +49,8 @@ public final class GptJ implements Transformer {
     }
 
     /**
-     * One block on the residual stream {@code x} entering it: attention and MLP both read ln_1(x), and
-     * both outputs are added to x. {@code pastKeys} and {@code pastValues} ([rows, heads, prefix,
-     * head_dim], rotated at their own positions, or null) are those of the tokens before x's, which
-     * take sequence indices 0 .. prefix-1. {@code positions} are x's tokens' rotary positions (null:
-     * prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0, or null) marks the
-     * padding among the past keys and x's own.
+     * {@inheritDoc} Attention and the MLP both read ln_1(x), and both outputs are added to x; past keys
+     * are rotated at their own positions.
      */
     @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
@@ -81,10 +65,6 @@ public final class GptJ implements Transformer {
         return hooks.apply(HookPoint.blockOut(layer), attn.add(mlp).add(x)); // HF's order of the sum
     }
 
-    /**
-     * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
-     * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
-     */
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "transformer.h." + layer + ".";
@@ -96,10 +76,6 @@ public final class GptJ implements Transformer {
         return attention.heads(linear(normed, p + "attn.q_proj"), linear(normed, p + "attn.k_proj"), linear(normed, p + "attn.v_proj"));
     }
 
-    private NDArray linear(NDArray x, String name) {
-        return HfModules.linear(weights, x, name);
-    }
-
     private NDArray layerNorm(NDArray x, String name) {
         return HfModules.layerNorm(weights, x, name, config.layerNormEps());
     }
@@ -108,16 +84,6 @@ public final class GptJ implements Transformer {
 
     public GptJConfig config() {
         return config;
-    }
-
-    @Override
-    public Weights weights() {
-        return weights;
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
     }
 
     @Override
@@ -164,25 +130,13 @@ public final class GptJ implements Transformer {
     /** Loads config.json and model.safetensors (or the shards model.safetensors.index.json lists) from a Hugging Face GPT-J directory. */
     public static GptJ load(Path dir, Device device) {
         GptJConfig config = GptJConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            String model = "a gptj model with " + config.layers() + " layers" + (config.tiedEmbeddings() ? " and a tied LM head" : "");
-            return new GptJ(config, manager, Checkpoint.tensors(dir, expectedShapes(config),
-                    name -> isUnused(config, name) ? null : name, model, manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), name -> isUnused(config, name) ? null : name,
+                Checkpoint.describe("gptj", config.layers(), config.tiedEmbeddings()), (manager, tensors) -> new GptJ(config, manager, tensors));
     }
 
     /** The causal-mask and rotary-table buffers some checkpoints store, and a copy of a tied head. */
     private static boolean isUnused(GptJConfig config, String name) {
         return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.endsWith(".attn.embed_positions")
                 || config.tiedEmbeddings() && name.equals("lm_head.weight");
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -4,8 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -28,18 +26,15 @@ import java.util.Map;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class GptNeoX implements Transformer {
+public final class GptNeoX extends HfTransformer {
     private final GptNeoXConfig config;
-    private final NDManager manager;
-    private final Weights weights;
     private final String headWeight;
     private final Attention attention;
     private final Nonlinearity activation;
 
     private GptNeoX(GptNeoXConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
         this.headWeight = config.tiedEmbeddings() ? "gpt_neox.embed_in.weight" : "embed_out.weight";
         Rotary rotary = new Rotary(Rotary.Pairing.HALVES, config.inverseFrequencies(), manager);
         this.attention = new Attention(config.heads(), config.heads(), config.headDim(), null, rotary, manager);
@@ -48,13 +43,6 @@ public final class GptNeoX implements Transformer {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    @Override
-    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, tokenEmbeddings(), SparseFormat.DENSE).singletonOrThrow();
-        return hooks.apply(HookPoint.embed(), x);
-    }
-
     /** The final LayerNorm and the LM head: logits = final_layer_norm(x)·Wᵀ, W = embed_out or the tied token embeddings. */
     @Override
     public NDArray head(NDArray x) {
@@ -62,13 +50,9 @@ public final class GptNeoX implements Transformer {
     }
 
     /**
-     * One layer on the residual stream {@code x} entering it. With a parallel residual the MLP reads
-     * post_attention_layernorm(x) and both outputs are added to x; with a sequential one it reads the
-     * stream after the attention output is added. {@code pastKeys} and {@code pastValues} ([rows,
-     * heads, prefix, head_dim], rotated at their own positions, or null) are those of the tokens
-     * before x's, which take sequence indices 0 .. prefix-1. {@code positions} are x's tokens' rotary
-     * positions (null: prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0,
-     * or null) marks the padding among the past keys and x's own.
+     * {@inheritDoc} With a parallel residual the MLP reads post_attention_layernorm(x) and both outputs
+     * are added to x; with a sequential one it reads the stream after the attention output is added.
+     * Past keys are rotated at their own positions.
      */
     @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
@@ -86,10 +70,6 @@ public final class GptNeoX implements Transformer {
         return hooks.apply(HookPoint.blockOut(layer), config.parallelResidual() ? mlp.add(attn).add(x) : mlp.add(mlpInput));
     }
 
-    /**
-     * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
-     * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
-     */
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "gpt_neox.layers." + layer + ".";
@@ -104,10 +84,6 @@ public final class GptNeoX implements Transformer {
         return Attention.splitHeads(linear(normed, p + "attention.query_key_value"), config.heads()).split(3, 3).toArray(new NDArray[0]);
     }
 
-    private NDArray linear(NDArray x, String name) {
-        return HfModules.linear(weights, x, name);
-    }
-
     private NDArray layerNorm(NDArray x, String name) {
         return HfModules.layerNorm(weights, x, name, config.layerNormEps());
     }
@@ -116,16 +92,6 @@ public final class GptNeoX implements Transformer {
 
     public GptNeoXConfig config() {
         return config;
-    }
-
-    @Override
-    public Weights weights() {
-        return weights;
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
     }
 
     @Override
@@ -171,25 +137,13 @@ public final class GptNeoX implements Transformer {
     /** Loads config.json and model.safetensors (or the shards model.safetensors.index.json lists) from a Hugging Face GPT-NeoX directory. */
     public static GptNeoX load(Path dir, Device device) {
         GptNeoXConfig config = GptNeoXConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            String model = "a gpt_neox model with " + config.layers() + " layers" + (config.tiedEmbeddings() ? " and a tied LM head" : "");
-            return new GptNeoX(config, manager, Checkpoint.tensors(dir, expectedShapes(config),
-                    name -> isUnused(config, name) ? null : name, model, manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), name -> isUnused(config, name) ? null : name,
+                Checkpoint.describe("gpt_neox", config.layers(), config.tiedEmbeddings()), (manager, tensors) -> new GptNeoX(config, manager, tensors));
     }
 
     /** The causal-mask and rotary-frequency buffers some checkpoints store, and a copy of a tied head. */
     private static boolean isUnused(GptNeoXConfig config, String name) {
         return name.endsWith(".attention.bias") || name.endsWith(".attention.masked_bias") || name.endsWith(".rotary_emb.inv_freq")
                 || config.tiedEmbeddings() && name.equals("embed_out.weight");
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -4,9 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -29,19 +27,16 @@ import java.util.Map;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Llama implements Transformer {
+public final class Llama extends HfTransformer {
     private final LlamaConfig config;
-    private final NDManager manager;
-    private final Weights weights;
     private final String headWeight;
     private final Attention attention;
     // A scalar as an array owned by the model: Number overloads under autograd can read freed memory.
     private final NDArray rmsNormEps;
 
     private Llama(LlamaConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
         this.headWeight = config.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
         Rotary rotary = new Rotary(Rotary.Pairing.HALVES, config.inverseFrequencies(), manager);
         this.attention = new Attention(config.heads(), config.kvHeads(), config.headDim(), config.slidingWindow(), rotary, manager);
@@ -50,13 +45,6 @@ public final class Llama implements Transformer {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** The residual stream entering block 0: the token embeddings (hook point "embed"; positions enter at the attention's rotary). */
-    @Override
-    public NDArray embed(NDArray tokens, NDArray positions, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, tokenEmbeddings(), SparseFormat.DENSE).singletonOrThrow();
-        return hooks.apply(HookPoint.embed(), x);
-    }
-
     /** The final RMSNorm and the LM head: logits = norm(x)·Wᵀ, W = lm_head or the tied token embeddings. */
     @Override
     public NDArray head(NDArray x) {
@@ -64,13 +52,8 @@ public final class Llama implements Transformer {
     }
 
     /**
-     * One decoder layer on the residual stream {@code x} entering it. {@code pastKeys} and
-     * {@code pastValues} ([rows, kv_heads, prefix, head_dim], rotated at their own positions, or
-     * null) are those of the tokens before x's: they take sequence indices 0 .. prefix-1 and x's
-     * tokens the next ones, which is what causality and the sliding window go by, so no key
-     * positions are needed. {@code positions} are x's tokens' rotary positions (null: prefix ..
-     * prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0, or null) marks the padding
-     * among the past keys and x's own.
+     * {@inheritDoc} Past keys and values have kv_heads heads, rotated at their own positions; causality
+     * and the sliding window go by the index in the sequence, so no key positions are needed.
      */
     @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
@@ -87,10 +70,6 @@ public final class Llama implements Transformer {
         return hooks.apply(HookPoint.blockOut(layer), x.add(mlp));
     }
 
-    /**
-     * The rotated keys and the values ([rows, kv_heads, tokens, head_dim]) block {@code layer}
-     * computes from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
-     */
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "model.layers." + layer + ".";
@@ -105,10 +84,6 @@ public final class Llama implements Transformer {
 
     private NDArray silu(NDArray x) {
         return x.mul(Activation.sigmoid(x));
-    }
-
-    private NDArray linear(NDArray x, String name) {
-        return HfModules.linear(weights, x, name);
     }
 
     /** HF LlamaRMSNorm, x / sqrt(mean(x²) + eps) · w, in float32 (HF's precision for it; Locus holds every tensor in float32). */
@@ -127,16 +102,6 @@ public final class Llama implements Transformer {
     public Dimensions dimensions() {
         return new Dimensions(config.modelType(), config.layers(), config.hiddenSize(), config.intermediateSize(), config.maxPositions(),
                 config.vocabSize());
-    }
-
-    @Override
-    public Weights weights() {
-        return weights;
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
     }
 
     @Override
@@ -184,25 +149,12 @@ public final class Llama implements Transformer {
      */
     public static Llama load(Path dir, Device device) {
         LlamaConfig config = LlamaConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            String model = "a " + config.modelType() + " model with " + config.layers() + " layers"
-                    + (config.tiedEmbeddings() ? " and a tied LM head" : "");
-            return new Llama(config, manager, Checkpoint.tensors(dir, expectedShapes(config),
-                    name -> isUnused(config, name) ? null : name, model, manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), name -> isUnused(config, name) ? null : name,
+                Checkpoint.describe(config.modelType(), config.layers(), config.tiedEmbeddings()), (manager, tensors) -> new Llama(config, manager, tensors));
     }
 
     /** Rotary-frequency buffers older checkpoints store, and a copy of a tied head some store besides the embeddings. */
     private static boolean isUnused(LlamaConfig config, String name) {
         return name.endsWith(".rotary_emb.inv_freq") || config.tiedEmbeddings() && name.equals("lm_head.weight");
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -55,7 +55,10 @@ public interface Transformer extends AutoCloseable {
      */
     NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks, NDArray pastKeys, NDArray pastValues);
 
-    /** The attention keys (rotated, where the family rotates them) and values block {@code layer} computes from the stream {@code x} entering it. */
+    /**
+     * The attention keys (rotated at {@code positions}, null: 0 .. tokens−1, where the family rotates them) and values
+     * block {@code layer} computes from the stream {@code x} entering it.
+     */
     NDArray[] keysAndValues(int layer, NDArray x, NDArray positions);
 
     /** The final norm and the LM head: logits from the last block's output. */
