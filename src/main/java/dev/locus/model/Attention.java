@@ -6,12 +6,12 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Causal self-attention with rotary positions, between a model's input and output projections, as
+ * Causal self-attention, with rotary positions where the family has them, between a model's input and output projections, as
  * HF's eager attention computes it: softmax(q·kᵀ / sqrt(head_dim) + bias)·v over the past keys and
  * values followed by the tokens' own, query head h reading key/value head h / (heads / kv_heads).
  * The bias masks later tokens, keys outside an optional sliding window, and padding.
  *
- * <p>Positions, masks and past keys/values mean what {@link Llama#block} says: null positions are
+ * <p>Positions, masks and past keys/values mean what {@link Transformer#block} says: null positions are
  * prefix .. prefix+tokens-1, a key mask is [rows, prefix + tokens] of 1 (a token) and 0 (padding),
  * and causality and the window go by the index in the sequence.
  */
@@ -19,11 +19,11 @@ final class Attention {
 
     /**
      * A layer's queries, keys and values for its normed input ([rows, tokens, hidden]), as
-     * [rows, heads or kv_heads, tokens, head_dim], queries and keys rotated by {@code angles}.
+     * [rows, heads or kv_heads, tokens, head_dim], before the rotation.
      */
     @FunctionalInterface
     interface Projection {
-        NDArray[] project(NDArray normed, Rotary.Angles angles);
+        NDArray[] project(NDArray normed);
     }
 
     private final int heads;
@@ -35,7 +35,10 @@ final class Attention {
     private final NDArray maskPenalty;
     private final NDArray sqrtHeadDim;
 
-    /** {@code slidingWindow}: null for none; else query i sees keys i-W+1 .. i. Scalars go to {@code manager} (the model's). */
+    /**
+     * {@code slidingWindow}: null for none; else query i sees keys i-W+1 .. i. {@code rotary}: null where
+     * positions enter elsewhere (GPT-2's learned position embeddings). Scalars go to {@code manager} (the model's).
+     */
     Attention(int heads, int kvHeads, int headDim, Integer slidingWindow, Rotary rotary, NDManager manager) {
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -55,7 +58,7 @@ final class Attention {
         long rows = normed.getShape().get(0);
         int length = (int) normed.getShape().get(1);
         int prefix = pastKeys == null ? 0 : (int) pastKeys.getShape().get(2);
-        NDArray[] qkv = projection.project(normed, rotary.at(positionsOrDefault(normed, positions, prefix)));
+        NDArray[] qkv = rotated(projection.project(normed), normed, positions, prefix);
         NDArray k = pastKeys == null ? qkv[1] : pastKeys.concat(qkv[1], 2);
         NDArray v = pastValues == null ? qkv[2] : pastValues.concat(qkv[2], 2);
         NDArray scores = qkv[0].matMul(shareKvHeads(k).transpose(0, 1, 3, 2)).div(sqrtHeadDim)
@@ -66,8 +69,22 @@ final class Attention {
 
     /** The rotated keys and the values ([rows, kv_heads, tokens, head_dim]) of {@code normed}'s tokens at {@code positions} (null: 0 .. tokens-1). */
     NDArray[] keysAndValues(NDArray normed, NDArray positions, Projection projection) {
-        NDArray[] qkv = projection.project(normed, rotary.at(positionsOrDefault(normed, positions, 0)));
+        NDArray[] qkv = rotated(projection.project(normed), normed, positions, 0);
         return new NDArray[] {qkv[1], qkv[2]};
+    }
+
+    /** Queries, keys and values from separate projections' outputs ([rows, tokens, heads or kv_heads · head_dim]), split into heads. */
+    NDArray[] heads(NDArray queries, NDArray keys, NDArray values) {
+        return new NDArray[] {splitHeads(queries, heads), splitHeads(keys, kvHeads), splitHeads(values, kvHeads)};
+    }
+
+    /** Queries and keys of {@code normed}'s tokens rotated at {@code positions} (unless there is no rotary, which ignores them); values as they are. */
+    private NDArray[] rotated(NDArray[] qkv, NDArray normed, NDArray positions, int prefix) {
+        if (rotary == null) {
+            return qkv;
+        }
+        Rotary.Angles angles = rotary.at(positionsOrDefault(normed, positions, prefix));
+        return new NDArray[] {angles.rotate(qkv[0]), angles.rotate(qkv[1]), qkv[2]};
     }
 
     /** [rows, tokens, count·width] → [rows, count, tokens, width]. */

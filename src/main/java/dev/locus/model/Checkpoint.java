@@ -1,5 +1,6 @@
 package dev.locus.model;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
 
 /**
@@ -62,6 +64,26 @@ final class Checkpoint {
             throw new ModelLoadException(file + ": missing or non-integer field '" + field + "'");
         }
         return json.get(field).asInt();
+    }
+
+    /**
+     * A model built by {@code build} on the tensors of {@code dir} ({@link #tensors}), read into a new
+     * manager on {@code device} that becomes the model's; the manager is closed if reading or building fails.
+     */
+    static <T> T load(Path dir, Device device, Map<String, Shape> expected, UnaryOperator<String> rename, String model,
+                      BiFunction<NDManager, Map<String, NDArray>, T> build) {
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            return build.apply(manager, tensors(dir, expected, rename, model, manager));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** What a config describes, for the messages: "a gptj model with 2 layers and a tied LM head". */
+    static String describe(String modelType, int layers, boolean tiedHead) {
+        return "a " + modelType + " model with " + layers + " layers" + (tiedHead ? " and a tied LM head" : "");
     }
 
     /**

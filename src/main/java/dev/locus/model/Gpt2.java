@@ -6,10 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.LayerNorm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,30 +24,16 @@ import java.util.Random;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Gpt2 implements Transformer {
+public final class Gpt2 extends HfTransformer {
     private final ModelConfig config;
-    private final NDManager manager;
-    private final Weights weights;
-    private final ModelConfig.Activation activation;
-    // Scalars as arrays owned by the model: Number overloads under autograd can read freed memory.
-    private final NDArray half;
-    private final NDArray one;
-    private final NDArray geluCubic;
-    private final NDArray geluScale;
-    private final NDArray sqrtHeadDim;
-    private final NDArray maskPenalty;
+    private final Nonlinearity activation;
+    private final Attention attention;
 
     private Gpt2(ModelConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
-        this.activation = ModelConfig.Activation.of(config.activation());
-        this.half = manager.create(0.5f);
-        this.one = manager.create(1f);
-        this.geluCubic = manager.create(0.044715f);
-        this.geluScale = manager.create((float) Math.sqrt(2 / Math.PI));
-        this.sqrtHeadDim = manager.create((float) Math.sqrt(config.headDim()));
-        this.maskPenalty = manager.create(1e9f);
+        this.activation = new Nonlinearity(ModelConfig.Activation.of(config.activation()), manager);
+        this.attention = new Attention(config.nHead(), config.nHead(), config.headDim(), null, null, manager);
     }
 
     // ---------------------------------------------------------------- forward pass
@@ -64,7 +47,8 @@ public final class Gpt2 implements Transformer {
                     + config.nPositions());
         }
         NDArray at = positions != null ? positions : tokens.getManager().arange(0, length, 1, DataType.INT64);
-        return hooks.apply(HookPoint.embed(), embed(tokens, "wte.weight")).add(embed(at, "wpe.weight"));
+        return hooks.apply(HookPoint.embed(), HfModules.embedding(tokenEmbeddings(), tokens))
+                .add(HfModules.embedding(weights.get("wpe.weight"), at));
     }
 
     /** The final LayerNorm and the tied LM head: logits = LN(x)·Eᵀ. */
@@ -73,94 +57,38 @@ public final class Gpt2 implements Transformer {
         return Linear.linear(layerNorm(x, "ln_f"), weights.get("wte.weight")).singletonOrThrow();
     }
 
-    /**
-     * One transformer block on the residual stream {@code x} entering it. {@code pastKeys} and
-     * {@code pastValues} ([rows, heads, prefix, head_dim], or null) are the attention keys and
-     * values of positions before x's first position, which x's positions attend to causally.
-     * Positions do not enter a block (they were added at the embeddings).
-     */
+    /** {@inheritDoc} Positions do not enter a block (they were added at the embeddings). */
     @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks, NDArray pastKeys,
                          NDArray pastValues) {
         String p = "h." + layer + ".";
-        NDArray attn = hooks.apply(HookPoint.attnOut(layer),
-                attention(p + "attn.", layerNorm(x, p + "ln_1"), keyMask, pastKeys, pastValues));
+        NDArray heads = attention.attend(layerNorm(x, p + "ln_1"), positions, keyMask, pastKeys, pastValues, n -> project(p, n));
+        NDArray attn = hooks.apply(HookPoint.attnOut(layer), conv1d(heads, p + "attn.c_proj"));
         x = x.add(attn);
-        NDArray key = hooks.apply(HookPoint.mlpKey(layer), activate(linear(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
-        NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), linear(key, p + "mlp.c_proj"));
+        NDArray key = hooks.apply(HookPoint.mlpKey(layer), activation.apply(conv1d(layerNorm(x, p + "ln_2"), p + "mlp.c_fc")));
+        NDArray mlp = hooks.apply(HookPoint.mlpOut(layer), conv1d(key, p + "mlp.c_proj"));
         return hooks.apply(HookPoint.blockOut(layer), x.add(mlp));
     }
 
-    /** The attention keys and values ([rows, heads, tokens, head_dim]) block {@code layer} computes from the stream {@code x} entering it. */
     @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "h." + layer + ".";
-        NDList qkv = linear(layerNorm(x, p + "ln_1"), p + "attn.c_attn").split(3, 2);
-        return new NDArray[] {heads(qkv.get(1)), heads(qkv.get(2))};
+        return attention.keysAndValues(layerNorm(x, p + "ln_1"), positions, n -> project(p, n));
     }
 
-    private NDArray attention(String p, NDArray x, NDArray keyMask, NDArray pastKeys, NDArray pastValues) {
-        long batch = x.getShape().get(0);
-        int length = (int) x.getShape().get(1);
-        NDList qkv = linear(x, p + "c_attn").split(3, 2);
-        NDArray q = heads(qkv.get(0));
-        NDArray k = heads(qkv.get(1));
-        NDArray v = heads(qkv.get(2));
-        int prefix = 0;
-        if (pastKeys != null) {
-            prefix = (int) pastKeys.getShape().get(2);
-            k = pastKeys.concat(k, 2);
-            v = pastValues.concat(v, 2);
-        }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(sqrtHeadDim).add(causalMask(x.getManager(), length, prefix));
-        if (keyMask != null) { // (mask − 1)·1e9: 0 at tokens, −1e9 at padding
-            scores = scores.add(keyMask.toType(DataType.FLOAT32, false).sub(one).mul(maskPenalty).reshape(batch, 1, 1, prefix + length));
-        }
-        NDArray y = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, config.nEmbd());
-        return linear(y, p + "c_proj");
+    /** Queries, keys and values [rows, heads, tokens, head_dim] from the fused c_attn, whose output is [q; k; v]. */
+    private NDArray[] project(String p, NDArray normed) {
+        NDList qkv = conv1d(normed, p + "attn.c_attn").split(3, 2);
+        return attention.heads(qkv.get(0), qkv.get(1), qkv.get(2));
     }
 
-    /** [batch, tokens, width] → [batch, heads, tokens, head_dim]. */
-    private NDArray heads(NDArray a) {
-        Shape s = a.getShape();
-        return a.reshape(s.get(0), s.get(1), config.nHead(), config.headDim()).transpose(0, 2, 1, 3);
-    }
-
-    /**
-     * [length, prefix + length]: 0 where query i (at position prefix + i) may attend key j
-     * (j ≤ prefix + i), -1e9 where it may not.
-     */
-    private static NDArray causalMask(NDManager m, int length, int prefix) {
-        int keys = prefix + length;
-        float[] mask = new float[length * keys];
-        for (int i = 0; i < length; i++) {
-            for (int j = prefix + i + 1; j < keys; j++) {
-                mask[i * keys + j] = -1e9f;
-            }
-        }
-        return m.create(mask, new Shape(length, keys));
-    }
-
-    private NDArray activate(NDArray x) {
-        return switch (activation) {
-            // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-            case GELU_TANH -> x.mul(x).mul(x).mul(geluCubic).add(x).mul(geluScale).tanh().add(one).mul(x).mul(half);
-            case GELU_ERF -> ai.djl.nn.Activation.gelu(x);
-            case RELU -> ai.djl.nn.Activation.relu(x);
-        };
-    }
-
-    private NDArray linear(NDArray x, String name) {
+    /** A Conv1D: x·W + b, with W [in, out]. */
+    private NDArray conv1d(NDArray x, String name) {
         return x.matMul(weights.get(name + ".weight")).add(weights.get(name + ".bias"));
     }
 
     private NDArray layerNorm(NDArray x, String name) {
-        return LayerNorm.layerNorm(x, new Shape(config.nEmbd()), weights.get(name + ".weight"),
-                weights.get(name + ".bias"), config.layerNormEpsilon()).singletonOrThrow();
-    }
-
-    private NDArray embed(NDArray ids, String table) {
-        return Embedding.embedding(ids, weights.get(table), SparseFormat.DENSE).singletonOrThrow();
+        return HfModules.layerNorm(weights, x, name, config.layerNormEpsilon());
     }
 
     // ---------------------------------------------------------------- parameters
@@ -172,16 +100,6 @@ public final class Gpt2 implements Transformer {
     @Override
     public Dimensions dimensions() {
         return new Dimensions("gpt2", config.nLayer(), config.nEmbd(), config.nInner(), config.nPositions(), config.vocabSize());
-    }
-
-    @Override
-    public Weights weights() {
-        return weights;
-    }
-
-    @Override
-    public NDManager manager() {
-        return manager;
     }
 
     @Override
@@ -203,21 +121,18 @@ public final class Gpt2 implements Transformer {
         s.put("wpe.weight", new Shape(c.nPositions(), d));
         for (int l = 0; l < c.nLayer(); l++) {
             String p = "h." + l + ".";
-            s.put(p + "ln_1.weight", new Shape(d));
-            s.put(p + "ln_1.bias", new Shape(d));
+            HfModules.layerNormShapes(s, p + "ln_1", d);
             s.put(p + "attn.c_attn.weight", new Shape(d, 3 * d));
             s.put(p + "attn.c_attn.bias", new Shape(3 * d));
             s.put(p + "attn.c_proj.weight", new Shape(d, d));
             s.put(p + "attn.c_proj.bias", new Shape(d));
-            s.put(p + "ln_2.weight", new Shape(d));
-            s.put(p + "ln_2.bias", new Shape(d));
+            HfModules.layerNormShapes(s, p + "ln_2", d);
             s.put(p + "mlp.c_fc.weight", new Shape(d, c.nInner()));
             s.put(p + "mlp.c_fc.bias", new Shape(c.nInner()));
             s.put(p + "mlp.c_proj.weight", new Shape(c.nInner(), d));
             s.put(p + "mlp.c_proj.bias", new Shape(d));
         }
-        s.put("ln_f.weight", new Shape(d));
-        s.put("ln_f.bias", new Shape(d));
+        HfModules.layerNormShapes(s, "ln_f", d);
         return s;
     }
 
@@ -252,14 +167,8 @@ public final class Gpt2 implements Transformer {
      */
     public static Gpt2 load(Path dir, Device device) {
         ModelConfig config = ModelConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            return new Gpt2(config, manager, Checkpoint.tensors(dir, expectedShapes(config), Gpt2::parameterName,
-                    "a GPT-2 with " + config.nLayer() + " layers", manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), Gpt2::parameterName, "a GPT-2 with " + config.nLayer() + " layers",
+                (manager, tensors) -> new Gpt2(config, manager, tensors));
     }
 
     /**
@@ -277,10 +186,5 @@ public final class Gpt2 implements Transformer {
         Files.createDirectories(dir);
         config.write(dir.resolve("config.json"));
         SafeTensors.write(dir.resolve("model.safetensors"), weights.asMap());
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -4,8 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -18,27 +16,24 @@ import java.util.Map;
  * in interleaved pairs (2i, 2i+1); causal attention scaled by 1/sqrt(head_dim) with q/k/v/out
  * projections without biases; an MLP fc_in → GELU → fc_out; and an LM head with a bias. Linear
  * weights are [out, in]. Every activation tracing or editing touches passes through a
- * {@link HookPoint}, with the same meaning as in {@link Llama}.
+ * {@link HookPoint}, with the same meaning in every {@link Transformer}.
  *
- * <p>Positions, attention masks and past keys/values work as in {@link Llama}: positions are
+ * <p>Positions, attention masks and past keys/values work as {@link Transformer} says: positions are
  * explicit (null means 0 .. tokens-1), a mask is [rows, keys] of 1 (a token) and 0 (padding), and
  * causality goes by the index in the sequence.
  *
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class GptJ implements AutoCloseable {
+public final class GptJ extends HfTransformer {
     private final GptJConfig config;
-    private final NDManager manager;
-    private final Weights weights;
     private final String headWeight;
     private final Attention attention;
     private final Nonlinearity activation;
 
     private GptJ(GptJConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
         this.headWeight = config.tiedEmbeddings() ? "transformer.wte.weight" : "lm_head.weight";
         Rotary rotary = new Rotary(Rotary.Pairing.INTERLEAVED, config.inverseFrequencies(), manager);
         this.attention = new Attention(config.heads(), config.heads(), config.headDim(), null, rotary, manager);
@@ -47,64 +42,22 @@ public final class GptJ implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at positions 0 .. tokens-1, without padding. */
-    public NDArray forward(NDArray tokens, Hooks hooks) {
-        return forward(tokens, null, null, hooks);
-    }
-
-    /**
-     * Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at int64 {@code positions}
-     * ([rows or 1, tokens], or null for 0 .. tokens-1), with {@code attentionMask} ([rows, tokens]
-     * of 1/0, or null for no padding).
-     */
-    public NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        return forwardFrom(0, embed(tokens, hooks), positions, attentionMask, hooks);
-    }
-
-    /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    public NDArray embed(NDArray tokens, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, weights.get("transformer.wte.weight"), SparseFormat.DENSE).singletonOrThrow();
-        return hooks.apply(HookPoint.embed(), x);
-    }
-
-    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
-    public NDArray streamInto(int layer, NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        NDArray x = embed(tokens, hooks);
-        for (int l = 0; l < layer; l++) {
-            x = block(l, x, positions, attentionMask, hooks, null, null);
-        }
-        return x;
-    }
-
-    /**
-     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then the
-     * final LayerNorm and the LM head. Lets tracing skip a prefix of layers whose result it already has.
-     */
-    public NDArray forwardFrom(int firstLayer, NDArray x, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        for (int layer = firstLayer; layer < config.layers(); layer++) {
-            x = block(layer, x, positions, attentionMask, hooks, null, null);
-        }
-        return head(x);
-    }
-
     /** The final LayerNorm and the LM head: logits = ln_f(x)·Wᵀ + b, W = lm_head or the tied token embeddings. */
+    @Override
     public NDArray head(NDArray x) {
         return Linear.linear(layerNorm(x, "transformer.ln_f"), weights.get(headWeight), weights.get("lm_head.bias")).singletonOrThrow();
     }
 
     /**
-     * One block on the residual stream {@code x} entering it: attention and MLP both read ln_1(x), and
-     * both outputs are added to x. {@code pastKeys} and {@code pastValues} ([rows, heads, prefix,
-     * head_dim], rotated at their own positions, or null) are those of the tokens before x's, which
-     * take sequence indices 0 .. prefix-1. {@code positions} are x's tokens' rotary positions (null:
-     * prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0, or null) marks the
-     * padding among the past keys and x's own.
+     * {@inheritDoc} Attention and the MLP both read ln_1(x), and both outputs are added to x; past keys
+     * are rotated at their own positions.
      */
+    @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
                          NDArray pastKeys, NDArray pastValues) {
         String p = "transformer.h." + layer + ".";
         NDArray normed = layerNorm(x, p + "ln_1");
-        NDArray heads = attention.attend(normed, positions, keyMask, pastKeys, pastValues, (n, angles) -> project(p, n, angles));
+        NDArray heads = attention.attend(normed, positions, keyMask, pastKeys, pastValues, n -> project(p, n));
         NDArray attn = hooks.apply(HookPoint.attnOut(layer), linear(heads, p + "attn.out_proj"));
         // The GELU output is the input of fc_out, the key k that ROME edits.
         NDArray key = hooks.apply(HookPoint.mlpKey(layer), activation.apply(linear(normed, p + "mlp.fc_in")));
@@ -112,25 +65,15 @@ public final class GptJ implements AutoCloseable {
         return hooks.apply(HookPoint.blockOut(layer), attn.add(mlp).add(x)); // HF's order of the sum
     }
 
-    /**
-     * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
-     * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
-     */
+    @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "transformer.h." + layer + ".";
-        return attention.keysAndValues(layerNorm(x, p + "ln_1"), positions, (n, angles) -> project(p, n, angles));
+        return attention.keysAndValues(layerNorm(x, p + "ln_1"), positions, n -> project(p, n));
     }
 
-    /** Queries, keys and values [rows, heads, tokens, head_dim]; HF rotates the first rotary_dim dims of q and k (rotate_every_two). */
-    private NDArray[] project(String p, NDArray normed, Rotary.Angles angles) {
-        return new NDArray[] {
-            angles.rotate(Attention.splitHeads(linear(normed, p + "attn.q_proj"), config.heads())),
-            angles.rotate(Attention.splitHeads(linear(normed, p + "attn.k_proj"), config.heads())),
-            Attention.splitHeads(linear(normed, p + "attn.v_proj"), config.heads())};
-    }
-
-    private NDArray linear(NDArray x, String name) {
-        return HfModules.linear(weights, x, name);
+    /** Queries, keys and values [rows, heads, tokens, head_dim], of which HF rotates the first rotary_dim dims of q and k (rotate_every_two). */
+    private NDArray[] project(String p, NDArray normed) {
+        return attention.heads(linear(normed, p + "attn.q_proj"), linear(normed, p + "attn.k_proj"), linear(normed, p + "attn.v_proj"));
     }
 
     private NDArray layerNorm(NDArray x, String name) {
@@ -143,12 +86,22 @@ public final class GptJ implements AutoCloseable {
         return config;
     }
 
-    public Weights weights() {
-        return weights;
+    @Override
+    public Dimensions dimensions() {
+        return new Dimensions("gptj", config.layers(), config.hiddenSize(), config.intermediateSize(), config.maxPositions(),
+                config.vocabSize());
     }
 
-    public NDManager manager() {
-        return manager;
+    @Override
+    public NDArray tokenEmbeddings() {
+        return weights.get("transformer.wte.weight");
+    }
+
+    /** fc_out, an nn.Linear ([out, in]) with a bias. */
+    @Override
+    public EditSite editSite(int layer) {
+        String p = "transformer.h." + layer + ".mlp.fc_out.";
+        return MlpProjection.linear(weights, layer, p + "weight", p + "bias");
     }
 
     /** Tensor names (HF's, with the "transformer." prefix) and shapes a checkpoint of this config must contain. */
@@ -177,25 +130,13 @@ public final class GptJ implements AutoCloseable {
     /** Loads config.json and model.safetensors (or the shards model.safetensors.index.json lists) from a Hugging Face GPT-J directory. */
     public static GptJ load(Path dir, Device device) {
         GptJConfig config = GptJConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            String model = "a gptj model with " + config.layers() + " layers" + (config.tiedEmbeddings() ? " and a tied LM head" : "");
-            return new GptJ(config, manager, Checkpoint.tensors(dir, expectedShapes(config),
-                    name -> isUnused(config, name) ? null : name, model, manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), name -> isUnused(config, name) ? null : name,
+                Checkpoint.describe("gptj", config.layers(), config.tiedEmbeddings()), (manager, tensors) -> new GptJ(config, manager, tensors));
     }
 
     /** The causal-mask and rotary-table buffers some checkpoints store, and a copy of a tied head. */
     private static boolean isUnused(GptJConfig config, String name) {
         return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.endsWith(".attn.embed_positions")
                 || config.tiedEmbeddings() && name.equals("lm_head.weight");
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

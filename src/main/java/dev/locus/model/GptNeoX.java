@@ -2,11 +2,8 @@ package dev.locus.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -20,27 +17,24 @@ import java.util.Map;
  * embeddings on the first int(head_dim · rotary_pct) dims of each query and key head, in rotate_half
  * pairs; causal attention scaled by 1/sqrt(head_dim); an MLP dense_h_to_4h → GELU → dense_4h_to_h;
  * and an untied LM head, embed_out. Linear weights are [out, in]. Every activation tracing or
- * editing touches passes through a {@link HookPoint}, with the same meaning as in {@link Llama}.
+ * editing touches passes through a {@link HookPoint}, with the same meaning in every {@link Transformer}.
  *
- * <p>Positions, attention masks and past keys/values work as in {@link Llama}: positions are
+ * <p>Positions, attention masks and past keys/values work as {@link Transformer} says: positions are
  * explicit (null means 0 .. tokens-1), a mask is [rows, keys] of 1 (a token) and 0 (padding), and
  * causality goes by the index in the sequence.
  *
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class GptNeoX implements AutoCloseable {
+public final class GptNeoX extends HfTransformer {
     private final GptNeoXConfig config;
-    private final NDManager manager;
-    private final Weights weights;
     private final String headWeight;
     private final Attention attention;
     private final Nonlinearity activation;
 
     private GptNeoX(GptNeoXConfig config, NDManager manager, Map<String, NDArray> tensors) {
+        super(manager, tensors);
         this.config = config;
-        this.manager = manager;
-        this.weights = new Weights(tensors, manager);
         this.headWeight = config.tiedEmbeddings() ? "gpt_neox.embed_in.weight" : "embed_out.weight";
         Rotary rotary = new Rotary(Rotary.Pairing.HALVES, config.inverseFrequencies(), manager);
         this.attention = new Attention(config.heads(), config.heads(), config.headDim(), null, rotary, manager);
@@ -49,65 +43,23 @@ public final class GptNeoX implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward pass
 
-    /** Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at positions 0 .. tokens-1, without padding. */
-    public NDArray forward(NDArray tokens, Hooks hooks) {
-        return forward(tokens, null, null, hooks);
-    }
-
-    /**
-     * Logits [rows, tokens, vocab] for int64 token ids [rows, tokens] at int64 {@code positions}
-     * ([rows or 1, tokens], or null for 0 .. tokens-1), with {@code attentionMask} ([rows, tokens]
-     * of 1/0, or null for no padding).
-     */
-    public NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        return forwardFrom(0, embed(tokens, hooks), positions, attentionMask, hooks);
-    }
-
-    /** The residual stream entering block 0: the token embeddings (hook point "embed"; there are no position embeddings). */
-    public NDArray embed(NDArray tokens, Hooks hooks) {
-        NDArray x = Embedding.embedding(tokens, weights.get("gpt_neox.embed_in.weight"), SparseFormat.DENSE).singletonOrThrow();
-        return hooks.apply(HookPoint.embed(), x);
-    }
-
-    /** The residual stream entering block {@code layer}: the embeddings through blocks 0..layer-1. */
-    public NDArray streamInto(int layer, NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        NDArray x = embed(tokens, hooks);
-        for (int l = 0; l < layer; l++) {
-            x = block(l, x, positions, attentionMask, hooks, null, null);
-        }
-        return x;
-    }
-
-    /**
-     * Runs blocks {@code firstLayer}.. on the residual stream {@code x} entering that block, then the
-     * final LayerNorm and the LM head. Lets tracing skip a prefix of layers whose result it already has.
-     */
-    public NDArray forwardFrom(int firstLayer, NDArray x, NDArray positions, NDArray attentionMask, Hooks hooks) {
-        for (int layer = firstLayer; layer < config.layers(); layer++) {
-            x = block(layer, x, positions, attentionMask, hooks, null, null);
-        }
-        return head(x);
-    }
-
     /** The final LayerNorm and the LM head: logits = final_layer_norm(x)·Wᵀ, W = embed_out or the tied token embeddings. */
+    @Override
     public NDArray head(NDArray x) {
         return Linear.linear(layerNorm(x, "gpt_neox.final_layer_norm"), weights.get(headWeight)).singletonOrThrow();
     }
 
     /**
-     * One layer on the residual stream {@code x} entering it. With a parallel residual the MLP reads
-     * post_attention_layernorm(x) and both outputs are added to x; with a sequential one it reads the
-     * stream after the attention output is added. {@code pastKeys} and {@code pastValues} ([rows,
-     * heads, prefix, head_dim], rotated at their own positions, or null) are those of the tokens
-     * before x's, which take sequence indices 0 .. prefix-1. {@code positions} are x's tokens' rotary
-     * positions (null: prefix .. prefix+tokens-1); {@code keyMask} ([rows, prefix + tokens] of 1/0,
-     * or null) marks the padding among the past keys and x's own.
+     * {@inheritDoc} With a parallel residual the MLP reads post_attention_layernorm(x) and both outputs
+     * are added to x; with a sequential one it reads the stream after the attention output is added.
+     * Past keys are rotated at their own positions.
      */
+    @Override
     public NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks,
                          NDArray pastKeys, NDArray pastValues) {
         String p = "gpt_neox.layers." + layer + ".";
         NDArray heads = attention.attend(layerNorm(x, p + "input_layernorm"), positions, keyMask, pastKeys, pastValues,
-                (n, angles) -> project(p, n, angles));
+                n -> project(p, n));
         NDArray attn = hooks.apply(HookPoint.attnOut(layer), linear(heads, p + "attention.dense"));
         NDArray mlpInput = config.parallelResidual() ? x : attn.add(x);
         // The GELU output is the input of dense_4h_to_h, the key k that ROME edits.
@@ -118,26 +70,18 @@ public final class GptNeoX implements AutoCloseable {
         return hooks.apply(HookPoint.blockOut(layer), config.parallelResidual() ? mlp.add(attn).add(x) : mlp.add(mlpInput));
     }
 
-    /**
-     * The rotated keys and the values ([rows, heads, tokens, head_dim]) block {@code layer} computes
-     * from the stream {@code x} entering it, at {@code positions} (null: 0 .. tokens-1).
-     */
+    @Override
     public NDArray[] keysAndValues(int layer, NDArray x, NDArray positions) {
         String p = "gpt_neox.layers." + layer + ".";
-        return attention.keysAndValues(layerNorm(x, p + "input_layernorm"), positions, (n, angles) -> project(p, n, angles));
+        return attention.keysAndValues(layerNorm(x, p + "input_layernorm"), positions, n -> project(p, n));
     }
 
     /**
      * Queries, keys and values [rows, heads, tokens, head_dim] from the fused projection, whose output
      * is per head [q_h; k_h; v_h]; HF rotates the first rotary_ndims dims of q and k (rotate_half).
      */
-    private NDArray[] project(String p, NDArray normed, Rotary.Angles angles) {
-        NDList qkv = Attention.splitHeads(linear(normed, p + "attention.query_key_value"), config.heads()).split(3, 3);
-        return new NDArray[] {angles.rotate(qkv.get(0)), angles.rotate(qkv.get(1)), qkv.get(2)};
-    }
-
-    private NDArray linear(NDArray x, String name) {
-        return HfModules.linear(weights, x, name);
+    private NDArray[] project(String p, NDArray normed) {
+        return Attention.splitHeads(linear(normed, p + "attention.query_key_value"), config.heads()).split(3, 3).toArray(new NDArray[0]);
     }
 
     private NDArray layerNorm(NDArray x, String name) {
@@ -150,12 +94,22 @@ public final class GptNeoX implements AutoCloseable {
         return config;
     }
 
-    public Weights weights() {
-        return weights;
+    @Override
+    public Dimensions dimensions() {
+        return new Dimensions("gpt_neox", config.layers(), config.hiddenSize(), config.intermediateSize(), config.maxPositions(),
+                config.vocabSize());
     }
 
-    public NDManager manager() {
-        return manager;
+    @Override
+    public NDArray tokenEmbeddings() {
+        return weights.get("gpt_neox.embed_in.weight");
+    }
+
+    /** dense_4h_to_h, an nn.Linear ([out, in]) with a bias. */
+    @Override
+    public EditSite editSite(int layer) {
+        String p = "gpt_neox.layers." + layer + ".mlp.dense_4h_to_h.";
+        return MlpProjection.linear(weights, layer, p + "weight", p + "bias");
     }
 
     /** Tensor names (HF's, with the "gpt_neox." prefix) and shapes a checkpoint of this config must contain. */
@@ -183,25 +137,13 @@ public final class GptNeoX implements AutoCloseable {
     /** Loads config.json and model.safetensors (or the shards model.safetensors.index.json lists) from a Hugging Face GPT-NeoX directory. */
     public static GptNeoX load(Path dir, Device device) {
         GptNeoXConfig config = GptNeoXConfig.read(Checkpoint.configFile(dir));
-        NDManager manager = NDManager.newBaseManager(device);
-        try {
-            String model = "a gpt_neox model with " + config.layers() + " layers" + (config.tiedEmbeddings() ? " and a tied LM head" : "");
-            return new GptNeoX(config, manager, Checkpoint.tensors(dir, expectedShapes(config),
-                    name -> isUnused(config, name) ? null : name, model, manager));
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
+        return Checkpoint.load(dir, device, expectedShapes(config), name -> isUnused(config, name) ? null : name,
+                Checkpoint.describe("gpt_neox", config.layers(), config.tiedEmbeddings()), (manager, tensors) -> new GptNeoX(config, manager, tensors));
     }
 
     /** The causal-mask and rotary-frequency buffers some checkpoints store, and a copy of a tied head. */
     private static boolean isUnused(GptNeoXConfig config, String name) {
         return name.endsWith(".attention.bias") || name.endsWith(".attention.masked_bias") || name.endsWith(".rotary_emb.inv_freq")
                 || config.tiedEmbeddings() && name.equals("embed_out.weight");
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

@@ -2,16 +2,23 @@ package dev.locus.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import java.util.Map;
 
 /**
- * PyTorch's nn.Linear and nn.LayerNorm as Hugging Face checkpoints store them ({@code name.weight},
+ * PyTorch's nn.Embedding, nn.Linear and nn.LayerNorm as Hugging Face checkpoints store them ({@code name.weight},
  * {@code name.bias}), run on a model's {@link Weights} and listed for its expected shapes.
  */
 final class HfModules {
     private HfModules() {}
+
+    /** nn.Embedding: the rows of {@code table} ([count, width]) at int64 {@code ids}, [.., width]. */
+    static NDArray embedding(NDArray table, NDArray ids) {
+        return Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
+    }
 
     /** nn.Linear: x·Wᵀ with W [out, in], plus the bias where the checkpoint has one. */
     static NDArray linear(Weights weights, NDArray x, String name) {

@@ -52,12 +52,8 @@ public record LlamaConfig(String modelType, int layers, int hiddenSize, int head
      * rescaled as {@code _compute_llama3_parameters} does when the config asks for it.
      */
     public float[] inverseFrequencies() {
-        float[] inverse = new float[headDim / 2];
-        for (int i = 0; i < inverse.length; i++) {
-            double base = 1 / Math.pow(ropeTheta, 2.0 * i / headDim);
-            inverse[i] = (float) (ropeScaling == null ? base : ropeScaling.rescale(base));
-        }
-        return inverse;
+        return ropeScaling == null ? Rotary.inverseFrequencies(ropeTheta, headDim)
+                : Rotary.inverseFrequencies(ropeTheta, headDim, ropeScaling::rescale);
     }
 
     /**
@@ -90,12 +86,8 @@ public record LlamaConfig(String modelType, int layers, int hiddenSize, int head
 
     /** Reads config.json, with the defaults of transformers' LlamaConfig, MistralConfig and Qwen2Config. */
     public static LlamaConfig read(Path file) {
-        JsonNode n = Checkpoint.readJson(file);
-        String type = n.path("model_type").asText("");
-        if (!type.equals("llama") && !type.equals("mistral") && !type.equals("qwen2")) {
-            throw new ModelLoadException(file + ": model_type '" + type + "' (architectures " + n.path("architectures")
-                    + ") is not of the Llama family; Llama reads model_type llama, mistral or qwen2");
-        }
+        JsonNode n = Checkpoint.readConfig(file, "Llama", "llama", "mistral", "qwen2");
+        String type = n.get("model_type").asText();
         String act = n.path("hidden_act").asText("silu");
         if (!act.equals("silu")) {
             throw new ModelLoadException(file + ": hidden_act '" + act + "' is not supported; the Llama family's MLP uses silu");

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * Rotary position embeddings (Su et al. 2021) as Hugging Face applies them to queries and keys: the
@@ -37,9 +38,14 @@ final class Rotary {
      * GPT-J's {@code create_sinusoidal_positions} with base 10000).
      */
     static float[] inverseFrequencies(double base, int dims) {
+        return inverseFrequencies(base, dims, DoubleUnaryOperator.identity());
+    }
+
+    /** The same, each frequency passed through {@code rescale} in double precision before it is rounded to float. */
+    static float[] inverseFrequencies(double base, int dims, DoubleUnaryOperator rescale) {
         float[] inverse = new float[dims / 2];
         for (int i = 0; i < inverse.length; i++) {
-            inverse[i] = (float) (1 / Math.pow(base, 2.0 * i / dims));
+            inverse[i] = (float) rescale.applyAsDouble(1 / Math.pow(base, 2.0 * i / dims));
         }
         return inverse;
     }

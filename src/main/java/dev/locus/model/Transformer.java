@@ -23,7 +23,7 @@ import java.util.List;
 public interface Transformer extends AutoCloseable {
 
     /** The config.json {@code model_type}s Locus loads, each with its model file. */
-    List<String> SUPPORTED = List.of("gpt2", "llama", "mistral", "qwen2");
+    List<String> SUPPORTED = List.of("gpt2", "llama", "mistral", "qwen2", "gptj", "gpt_neox");
 
     /** Loads a Hugging Face checkpoint directory by its config.json's {@code model_type}. */
     static Transformer load(Path dir, Device device) {
@@ -33,6 +33,8 @@ public interface Transformer extends AutoCloseable {
             // Old GPT-2 configs may lack model_type; ModelConfig then goes by their architectures.
             case "gpt2", "" -> Gpt2.load(dir, device);
             case "llama", "mistral", "qwen2" -> Llama.load(dir, device);
+            case "gptj" -> GptJ.load(dir, device);
+            case "gpt_neox" -> GptNeoX.load(dir, device);
             default -> throw new ModelLoadException(config + ": model_type '" + type + "' is not supported; Locus loads " + SUPPORTED);
         };
     }
@@ -53,7 +55,10 @@ public interface Transformer extends AutoCloseable {
      */
     NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks, NDArray pastKeys, NDArray pastValues);
 
-    /** The attention keys (rotated, where the family rotates them) and values block {@code layer} computes from the stream {@code x} entering it. */
+    /**
+     * The attention keys (rotated at {@code positions}, null: 0 .. tokens−1, where the family rotates them) and values
+     * block {@code layer} computes from the stream {@code x} entering it.
+     */
     NDArray[] keysAndValues(int layer, NDArray x, NDArray positions);
 
     /** The final norm and the LM head: logits from the last block's output. */

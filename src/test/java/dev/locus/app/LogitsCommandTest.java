@@ -21,7 +21,7 @@ import picocli.CommandLine;
 class LogitsCommandTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "llama3-tiny", "qwen2-tiny", "mistral-tiny"})
+    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "llama3-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
     void printsTheReferenceLogits(String fixture) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());

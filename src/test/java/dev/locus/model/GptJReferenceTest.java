@@ -15,10 +15,8 @@ class GptJReferenceTest {
     void matchesTransformers() throws IOException {
         TransformersReference reference = TransformersReference.of("gptj-tiny");
         try (GptJ model = GptJ.load(reference.dir(), Device.cpu())) {
-            reference.assertMatches(new TransformersReference.Model(model.manager(), model.config().layers(), model::forward,
-                    model::embed, model::block, model::keysAndValues, model::head,
-                    x -> TransformersReference.layerNorm(x, model.weights().get("transformer.ln_f.weight"),
-                            model.weights().get("transformer.ln_f.bias"), model.config().layerNormEps())));
+            reference.assertMatches(model, x -> TransformersReference.layerNorm(x, model.weights().get("transformer.ln_f.weight"),
+                    model.weights().get("transformer.ln_f.bias"), model.config().layerNormEps()));
         }
     }
 }

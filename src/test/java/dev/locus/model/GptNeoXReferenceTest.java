@@ -32,10 +32,8 @@ class GptNeoXReferenceTest {
         try (GptNeoX model = GptNeoX.load(reference.dir(), Device.cpu())) {
             assertTrue(model.config().parallelResidual());
             assertEquals(6, model.config().rotaryDims());
-            reference.assertMatches(new TransformersReference.Model(model.manager(), model.config().layers(), model::forward,
-                    model::embed, model::block, model::keysAndValues, model::head,
-                    x -> TransformersReference.layerNorm(x, model.weights().get("gpt_neox.final_layer_norm.weight"),
-                            model.weights().get("gpt_neox.final_layer_norm.bias"), model.config().layerNormEps())));
+            reference.assertMatches(model, x -> TransformersReference.layerNorm(x, model.weights().get("gpt_neox.final_layer_norm.weight"),
+                    model.weights().get("gpt_neox.final_layer_norm.bias"), model.config().layerNormEps()));
         }
     }
 

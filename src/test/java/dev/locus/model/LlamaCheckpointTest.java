@@ -37,9 +37,7 @@ class LlamaCheckpointTest {
     }
 
     private LlamaConfig read(ObjectNode config) throws IOException {
-        Path file = tmp.resolve("config.json");
-        JSON.writeValue(file.toFile(), config);
-        return LlamaConfig.read(file);
+        return LlamaConfig.read(TestCheckpoints.writeConfig(tmp, config));
     }
 
     private void assertRejected(Consumer<ObjectNode> change, String message) throws IOException {
@@ -103,16 +101,6 @@ class LlamaCheckpointTest {
                 "use_sliding_window true is not supported");
     }
 
-    /** Writes config.json and a model.safetensors of zeros with {@code tensors} (name → shape). */
-    private void writeCheckpoint(ObjectNode config, Map<String, Shape> tensors) throws IOException {
-        JSON.writeValue(tmp.resolve("config.json").toFile(), config);
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            Map<String, NDArray> zeros = new LinkedHashMap<>();
-            tensors.forEach((name, shape) -> zeros.put(name, m.zeros(shape)));
-            SafeTensors.write(tmp.resolve("model.safetensors"), zeros);
-        }
-    }
-
     @Test
     void loadsTiedHeadAndIgnoresStoredCopiesAndRotaryBuffers() throws IOException {
         ObjectNode config = llamaConfig().put("tie_word_embeddings", true);
@@ -120,7 +108,7 @@ class LlamaCheckpointTest {
         assertFalse(tensors.containsKey("lm_head.weight"));
         tensors.put("lm_head.weight", new Shape(32, 16));
         tensors.put("model.layers.0.self_attn.rotary_emb.inv_freq", new Shape(2));
-        writeCheckpoint(config, tensors);
+        TestCheckpoints.write(tmp, config, tensors);
         try (Llama model = Llama.load(tmp, Device.cpu()); NDManager m = model.manager().newSubManager()) {
             assertFalse(model.weights().names().contains("lm_head.weight"));
             NDArray logits = model.forward(m.create(new long[] {1, 5, 9}, new Shape(1, 3)), Hooks.none());
@@ -135,17 +123,17 @@ class LlamaCheckpointTest {
 
         Map<String, Shape> missing = new LinkedHashMap<>(expected);
         missing.remove("model.layers.1.mlp.up_proj.weight");
-        writeCheckpoint(config, missing);
+        TestCheckpoints.write(tmp, config, missing);
         assertLoadFails("missing tensors [model.layers.1.mlp.up_proj.weight] for a llama model with 2 layers");
 
         Map<String, Shape> extra = new LinkedHashMap<>(expected);
         extra.put("model.layers.2.mlp.up_proj.weight", new Shape(24, 16));
-        writeCheckpoint(config, extra);
+        TestCheckpoints.write(tmp, config, extra);
         assertLoadFails("unexpected tensor 'model.layers.2.mlp.up_proj.weight' for a llama model with 2 layers");
 
         Map<String, Shape> misshapen = new LinkedHashMap<>(expected);
         misshapen.put("model.layers.0.self_attn.k_proj.weight", new Shape(16, 16));
-        writeCheckpoint(config, misshapen);
+        TestCheckpoints.write(tmp, config, misshapen);
         assertLoadFails("tensor 'model.layers.0.self_attn.k_proj.weight' has shape (16, 16) but config.json implies (8, 16)");
     }
 

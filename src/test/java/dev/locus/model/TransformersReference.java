@@ -13,42 +13,15 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
 
 /**
  * A {@code ../shared/fixtures/<arch>-tiny} checkpoint with the outputs transformers' own modeling
  * code gives on it ({@code reference.json}, see ../shared/fixtures/README.md), and the comparisons
- * of a model with Llama's API against them. A model is handed over by method references, so any
- * family with that API fits.
+ * of a {@link Transformer} of any family against them.
  */
 record TransformersReference(String fixture, Path dir, JsonNode reference) {
     static final double TOLERANCE = 1e-4;
-
-    /** Llama's {@code forward(tokens, positions, attentionMask, hooks)}. */
-    @FunctionalInterface
-    interface Forward {
-        NDArray forward(NDArray tokens, NDArray positions, NDArray attentionMask, Hooks hooks);
-    }
-
-    /** Llama's {@code block(layer, x, positions, keyMask, hooks, pastKeys, pastValues)}. */
-    @FunctionalInterface
-    interface Block {
-        NDArray block(int layer, NDArray x, NDArray positions, NDArray keyMask, Hooks hooks, NDArray pastKeys, NDArray pastValues);
-    }
-
-    /** Llama's {@code keysAndValues(layer, x, positions)}. */
-    @FunctionalInterface
-    interface KeysAndValues {
-        NDArray[] keysAndValues(int layer, NDArray x, NDArray positions);
-    }
-
-    /**
-     * A model by its API: the whole pass and its pieces, and its final norm applied to rows of the last
-     * layer's output (HF's last hidden state is after it), computed independently in the test.
-     */
-    record Model(NDManager manager, int layers, Forward forward, BiFunction<NDArray, Hooks, NDArray> embed, Block block,
-                 KeysAndValues keysAndValues, UnaryOperator<NDArray> head, UnaryOperator<float[]> finalNorm) {}
 
     /** The fixture folder {@code fixtures/<fixture>} (skipped locally, failed under CI when absent). */
     static TransformersReference of(String fixture) throws IOException {
@@ -56,26 +29,33 @@ record TransformersReference(String fixture, Path dir, JsonNode reference) {
         return new TransformersReference(fixture, dir, new ObjectMapper().readTree(dir.resolve("reference.json").toFile()));
     }
 
-    /** Every check, each printed with its largest difference and held to {@link #TOLERANCE}. */
-    void assertMatches(Model model) {
+    /**
+     * Every check, each printed with its largest difference and held to {@link #TOLERANCE}. {@code finalNorm}
+     * is the model's final norm on rows of the last layer's output (HF's last hidden state is after it),
+     * computed independently in the test.
+     */
+    void assertMatches(Transformer model, UnaryOperator<float[]> finalNorm) {
         double logits = logitsError(model);
-        double hidden = hiddenStatesError(model);
+        double hidden = hiddenStatesError(model, finalNorm);
         double padded = paddedBatchError(model);
         double suffix = suffixError(model, 9);
+        double editSite = editSiteError(model);
         System.out.printf("%s: largest difference from transformers: logits %.3g, hidden states %.3g, padded batch %.3g,"
-                + " suffix over past keys/values %.3g%n", fixture, logits, hidden, padded, suffix);
+                + " suffix over past keys/values %.3g; edit sites from the MLP outputs %.3g%n", fixture, logits, hidden, padded, suffix,
+                editSite);
         assertEquals(0, logits, TOLERANCE, "logits");
         assertEquals(0, hidden, TOLERANCE, "hidden states");
         assertEquals(0, padded, TOLERANCE, "padded batch");
         assertEquals(0, suffix, TOLERANCE, "suffix over past keys/values");
+        assertEquals(0, editSite, TOLERANCE, "edit site against the MLP output");
     }
 
     /** Each sequence alone (one row, no mask, positions 0..T-1): logits at every position. */
-    double logitsError(Model model) {
+    double logitsError(Transformer model) {
         double worst = 0;
         for (JsonNode seq : reference.get("sequences")) {
             try (NDManager m = model.manager().newSubManager()) {
-                float[] got = model.forward().forward(row(m, seq.get("input_ids")), null, null, Hooks.none()).toFloatArray();
+                float[] got = model.forward(row(m, seq.get("input_ids")), Hooks.none()).toFloatArray();
                 worst = Math.max(worst, maxDifference(got, seq.get("logits")));
             }
         }
@@ -85,11 +65,11 @@ record TransformersReference(String fixture, Path dir, JsonNode reference) {
     /**
      * HF's output_hidden_states: [0] the embedding output, [j] the output of layer j-1, and [L] the
      * last layer's output after the final norm, computed by the test from the captured output, which is
-     * checked against {@code last_layer_output} too.
+     * checked against {@code last_layer_output} too where the fixture has it.
      */
-    double hiddenStatesError(Model model) {
+    double hiddenStatesError(Transformer model, UnaryOperator<float[]> finalNorm) {
         JsonNode ref = reference.get("hidden_states");
-        int layers = model.layers();
+        int layers = model.dimensions().layers();
         JsonNode states = ref.get("states");
         assertEquals(layers + 1, states.size());
         try (NDManager m = model.manager().newSubManager()) {
@@ -99,23 +79,25 @@ record TransformersReference(String fixture, Path dir, JsonNode reference) {
             for (int l = 0; l < layers; l++) {
                 captured.add(hooks.capture(HookPoint.blockOut(l)));
             }
-            model.forward().forward(row(m, ref.get("input_ids")), null, null, hooks);
+            model.forward(row(m, ref.get("input_ids")), hooks);
             double worst = 0;
             for (int j = 0; j < layers; j++) {
                 worst = Math.max(worst, maxDifference(captured.get(j).value().toFloatArray(), states.get(j)));
             }
             float[] last = captured.get(layers).value().toFloatArray();
-            worst = Math.max(worst, maxDifference(last, ref.get("last_layer_output")));
-            return Math.max(worst, maxDifference(model.finalNorm().apply(last), states.get(layers)));
+            if (ref.has("last_layer_output")) {
+                worst = Math.max(worst, maxDifference(last, ref.get("last_layer_output")));
+            }
+            return Math.max(worst, maxDifference(finalNorm.apply(last), states.get(layers)));
         }
     }
 
     /** Three rows in one pass (len16; len7 right-padded; len7 left-padded) with HF's attention_mask and position_ids. */
-    double paddedBatchError(Model model) {
+    double paddedBatchError(Transformer model) {
         JsonNode rows = reference.get("padded_batch").get("rows");
         int length = rows.get(0).get("input_ids").size();
         try (NDManager m = model.manager().newSubManager()) {
-            NDArray logits = model.forward().forward(batch(m, rows, "input_ids"), batch(m, rows, "position_ids"),
+            NDArray logits = model.forward(batch(m, rows, "input_ids"), batch(m, rows, "position_ids"),
                     batch(m, rows, "attention_mask"), Hooks.none());
             float[] got = logits.toFloatArray();
             int vocab = (int) logits.getShape().get(2);
@@ -137,22 +119,53 @@ record TransformersReference(String fixture, Path dir, JsonNode reference) {
      * The longest sequence split after {@code split} tokens: every block runs the suffix against the
      * rotated keys and values of the prefix; the head's logits must be the reference ones of the suffix positions.
      */
-    double suffixError(Model model, int split) {
+    double suffixError(Transformer model, int split) {
         JsonNode sequence = reference.get("sequences").get(reference.get("sequences").size() - 1);
         try (NDManager m = model.manager().newSubManager()) {
             NDArray tokens = row(m, sequence.get("input_ids"));
             assertTrue(split < tokens.getShape().get(1));
-            NDArray prefix = model.embed().apply(tokens.get(":, :" + split), Hooks.none());
-            NDArray suffix = model.embed().apply(tokens.get(":, " + split + ":"), Hooks.none());
-            for (int layer = 0; layer < model.layers(); layer++) {
-                NDArray[] past = model.keysAndValues().keysAndValues(layer, prefix, null);
-                suffix = model.block().block(layer, suffix, null, null, Hooks.none(), past[0], past[1]);
-                prefix = model.block().block(layer, prefix, null, null, Hooks.none(), null, null);
+            NDArray prefix = model.embed(tokens.get(":, :" + split), Hooks.none());
+            NDArray suffix = model.embed(tokens.get(":, " + split + ":"), Hooks.none());
+            for (int layer = 0; layer < model.dimensions().layers(); layer++) {
+                NDArray[] past = model.keysAndValues(layer, prefix);
+                suffix = model.block(layer, suffix, Hooks.none(), past[0], past[1]);
+                prefix = model.block(layer, prefix, Hooks.none(), null, null);
             }
             List<JsonNode> expected = new ArrayList<>();
             sequence.get("logits").forEach(expected::add);
-            return maxDifference(model.head().apply(suffix).toFloatArray(),
+            return maxDifference(model.head(suffix).toFloatArray(),
                     new ObjectMapper().valueToTree(expected.subList(split, expected.size())));
+        }
+    }
+
+    /**
+     * Every layer's {@link EditSite} applied to the key the pass captured at its last token, against the
+     * MLP output captured there: the edit site is the projection the pass runs, with its weight and bias.
+     */
+    double editSiteError(Transformer model) {
+        JsonNode sequence = reference.get("sequences").get(reference.get("sequences").size() - 1);
+        int layers = model.dimensions().layers();
+        try (NDManager m = model.manager().newSubManager()) {
+            Hooks hooks = new Hooks();
+            List<Intervention.Capture> keys = new ArrayList<>();
+            List<Intervention.Capture> outputs = new ArrayList<>();
+            for (int l = 0; l < layers; l++) {
+                EditSite site = model.editSite(l);
+                keys.add(hooks.capture(site.key()));
+                outputs.add(hooks.capture(site.value()));
+            }
+            NDArray tokens = row(m, sequence.get("input_ids"));
+            model.forward(tokens, hooks);
+            int last = (int) tokens.getShape().get(1) - 1;
+            double worst = 0;
+            for (int l = 0; l < layers; l++) {
+                float[] got = model.editSite(l).apply(keys.get(l).value().get(0, last)).toFloatArray();
+                float[] want = outputs.get(l).value().get(0, last).toFloatArray();
+                for (int i = 0; i < want.length; i++) {
+                    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+                }
+            }
+            return worst;
         }
     }
 
@@ -174,6 +187,24 @@ record TransformersReference(String fixture, Path dir, JsonNode reference) {
             double scale = 1 / Math.sqrt(variance + eps);
             for (int i = 0; i < d; i++) {
                 out[start + i] = (float) ((x[start + i] - mean) * scale * weight[i] + bias[i]);
+            }
+        }
+        return out;
+    }
+
+    /** HF LlamaRMSNorm over rows of {@code weight.length}, x / sqrt(mean(x²) + eps) · w, in double precision. */
+    static float[] rmsNorm(float[] x, NDArray weightArray, double eps) {
+        float[] weight = weightArray.toFloatArray();
+        float[] out = new float[x.length];
+        int d = weight.length;
+        for (int start = 0; start < x.length; start += d) {
+            double meanSquare = 0;
+            for (int i = 0; i < d; i++) {
+                meanSquare += (double) x[start + i] * x[start + i] / d;
+            }
+            double scale = 1 / Math.sqrt(meanSquare + eps);
+            for (int i = 0; i < d; i++) {
+                out[start + i] = (float) (x[start + i] * scale * weight[i]);
             }
         }
         return out;

@@ -13,14 +13,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The fast engine equals the reference engine cell for cell on every Llama-family fixture, at 16
- * tokens: llama3's scaled rotary, Qwen2's q/k/v biases, and Mistral's sliding window of 5, which
- * the fast engine's passes over recorded keys and values must respect too.
+ * The fast engine equals the reference engine cell for cell on every rotary-family fixture, at 16
+ * tokens: llama3's scaled rotary, Qwen2's q/k/v biases, Mistral's sliding window of 5, which the
+ * fast engine's passes over recorded keys and values must respect too, GPT-J's interleaved partial
+ * rotary with its parallel block, and GPT-NeoX's fused per-head query_key_value.
  */
 class FamilyTracingTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama-tiny", "llama3-tiny", "qwen2-tiny", "mistral-tiny"})
+    @ValueSource(strings = {"llama-tiny", "llama3-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
     void fastEqualsNaive(String fixture) throws Exception {
         Path dir = SharedFiles.require("fixtures/" + fixture);
         JsonNode sequences = new ObjectMapper().readTree(dir.resolve("reference.json").toFile()).get("sequences");
