@@ -46,7 +46,7 @@ class FamilyEditingTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny"})
+    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
     void romeMapsItsKeyToItsValueAndLeavesOrthogonalKeysAlone(String fixture) throws IOException {
         try (LanguageModel lm = withWords(fixture)) {
             KeyStatistics statistics = statistics(lm);
@@ -66,7 +66,7 @@ class FamilyEditingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny"})
+    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
     void fineTuningMovesExactlyItsWindowsParametersWithinEpsilon(String fixture) throws IOException {
         try (LanguageModel lm = withWords(fixture)) {
             double epsilon = 1e-3;
@@ -95,7 +95,7 @@ class FamilyEditingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny"})
+    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
     void mixedEditsSomeFailingLeaveEveryWeightBitIdentical(String fixture) throws IOException {
         try (LanguageModel lm = withWords(fixture)) {
             Map<String, float[]> loaded = snapshot(lm);
