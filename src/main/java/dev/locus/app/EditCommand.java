@@ -108,7 +108,7 @@ public class EditCommand implements Callable<Integer> {
             }
             EditedCheckpoint.Written written = writeEdit(lm, editor, setup, source);
             System.out.println(scores(result));
-            System.err.printf("wrote %s: %d files copied from %s%n", out, written.files(), source);
+            System.err.printf("wrote %s: %d files copied from %s%n", out, written.files(), model != null ? model : "the testbed model");
             written.patched().forEach((file, names) -> System.err.printf("  %s: replaced %s%n", file.getFileName(), names));
             return 0;
         } catch (ModelLoadException | IllegalArgumentException e) { // InvalidFactException among them: the subject not in the prompt
