@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "locus", mixinStandardHelpOptions = true,
         description = "Causal tracing vs model editing, as a service and a library.",
         subcommands = {AccuracyCommand.class, LogitsCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
-                BenchTraceCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
+                BenchTraceCommand.class, EditCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
                 BenchAggregatorCommand.class, BenchServiceCommand.class})
 public class LocusCommand implements Runnable {
     @Spec

@@ -1,7 +1,5 @@
 package dev.locus.app;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactFiles;
 import dev.locus.facts.InvalidFactException;
@@ -118,11 +116,7 @@ public class TraceCommand implements Callable<Integer> {
         if (input.fields != null) {
             return new Fact(null, input.fields.subject, input.fields.prompt, input.fields.target, null, null, null, null);
         }
-        try {
-            return new ObjectMapper().readValue(input.fact, Fact.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("--fact is not a fact: " + e.getOriginalMessage());
-        }
+        return FactOption.parse(input.fact);
     }
 
     private List<Fact> firstN(List<Fact> all) {

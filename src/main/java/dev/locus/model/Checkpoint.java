@@ -125,7 +125,7 @@ final class Checkpoint {
         return ordered;
     }
 
-    private static List<Path> weightFiles(Path dir) {
+    static List<Path> weightFiles(Path dir) {
         Path single = dir.resolve("model.safetensors");
         if (Files.isRegularFile(single)) {
             return List.of(single);

@@ -36,15 +36,6 @@ class CheckpointTest {
         }
     }
 
-    /** Tensors renamed as transformers' GPT2LMHeadModel stores them, with its buffers and tied head. */
-    private static Map<String, NDArray> huggingFaceNames(Gpt2 model, NDManager m) {
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        model.weights().asMap().forEach((name, value) -> out.put("transformer." + name, value));
-        out.put("transformer.h.0.attn.bias", m.ones(new Shape(1, 1, 24, 24)));
-        out.put("lm_head.weight", model.weights().get("wte.weight"));
-        return out;
-    }
-
     @Test
     void savedModelLoadsBack() throws IOException {
         try (Gpt2 model = TinyModels.random(1)) {
@@ -57,7 +48,7 @@ class CheckpointTest {
     void loadsPrefixedNamesBuffersAndTiedHead() throws IOException {
         try (Gpt2 model = TinyModels.random(2); NDManager m = model.manager().newSubManager()) {
             model.config().write(tmp.resolve("config.json"));
-            SafeTensors.write(tmp.resolve("model.safetensors"), huggingFaceNames(model, m));
+            SafeTensors.write(tmp.resolve("model.safetensors"), TestCheckpoints.huggingFaceNames(model, m));
             assertSameModel(model, tmp);
         }
     }
@@ -65,19 +56,7 @@ class CheckpointTest {
     @Test
     void loadsShardedCheckpoints() throws IOException {
         try (Gpt2 model = TinyModels.random(3); NDManager m = model.manager().newSubManager()) {
-            model.config().write(tmp.resolve("config.json"));
-            Map<String, NDArray> first = new LinkedHashMap<>();
-            Map<String, NDArray> second = new LinkedHashMap<>();
-            StringBuilder index = new StringBuilder("{\"metadata\": {}, \"weight_map\": {");
-            int i = 0;
-            for (Map.Entry<String, NDArray> e : huggingFaceNames(model, m).entrySet()) {
-                String shard = i++ % 2 == 0 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
-                (shard.startsWith("model-00001") ? first : second).put(e.getKey(), e.getValue());
-                index.append(i > 1 ? "," : "").append('"').append(e.getKey()).append("\": \"").append(shard).append('"');
-            }
-            SafeTensors.write(tmp.resolve("model-00001-of-00002.safetensors"), first);
-            SafeTensors.write(tmp.resolve("model-00002-of-00002.safetensors"), second);
-            Files.writeString(tmp.resolve("model.safetensors.index.json"), index.append("}}").toString());
+            TestCheckpoints.writeSharded(tmp, model, m);
             assertSameModel(model, tmp);
         }
     }

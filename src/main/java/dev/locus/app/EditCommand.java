@@ -1,0 +1,162 @@
+package dev.locus.app;
+
+import ai.djl.ndarray.NDArray;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.locus.editing.EditEvaluator;
+import dev.locus.editing.EditResult;
+import dev.locus.editing.EditingConfig;
+import dev.locus.editing.EditingMethod;
+import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Editor;
+import dev.locus.editing.KeyStatistics;
+import dev.locus.facts.Fact;
+import dev.locus.model.EditedCheckpoint;
+import dev.locus.model.LanguageModel;
+import dev.locus.model.ModelLoadException;
+import dev.locus.model.Weights;
+import dev.locus.testbed.Testbed;
+import dev.locus.tracing.TracingSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * One edit of one fact, measured, and written out as a checkpoint in the input's own Hugging Face
+ * layout: every file copied, only the edited tensors' bytes changed.
+ */
+@Command(name = "edit", mixinStandardHelpOptions = true,
+        description = "Edit one fact at one layer, print the edit's scores as one JSON line, and write the edited checkpoint: "
+                + "a copy of the model directory in which only the edited tensors' bytes differ.")
+public class EditCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
+    Path model;
+
+    @Option(names = "--fact", required = true, description = "the fact as JSON, snake_case as in facts.jsonl")
+    String fact;
+
+    @Option(names = "--method", required = true, description = "rome, memit, ft-1 or ft-5")
+    String method;
+
+    @Option(names = "--layer", required = true, description = "the layer to edit (0-indexed; MEMIT and FT-5 edit a window around it)")
+    int layer;
+
+    @Option(names = "--out", required = true, description = "directory for the edited checkpoint: new or empty")
+    Path out;
+
+    @Option(names = "--problem", defaultValue = "error_injection",
+            description = "error_injection, tracing_reversal, fact_erasure, fact_amplification or fact_forcing (default: ${DEFAULT-VALUE})")
+    String problem;
+
+    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl or a JSON file (default: ${DEFAULT-VALUE})")
+    String config;
+
+    @Option(names = "--corpus", description = "text file, one passage per line, for ROME's and MEMIT's key statistics "
+            + "(default for the testbed: its training text; required for another model)")
+    Path corpus;
+
+    @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
+    Path cache;
+
+    @Option(names = "--seed", description = "seed of the context prefixes and of the subject noise (default: ${DEFAULT-VALUE}, as the service)")
+    long seed = TracingSettings.defaults().seed();
+
+    @Override
+    public Integer call() {
+        Path source = model != null ? model : Testbed.directory();
+        Fact edited;
+        EditingMethod editingMethod;
+        EditingProblem editingProblem;
+        EditingConfig editing;
+        try {
+            edited = FactOption.parse(fact);
+            editingMethod = EditingMethod.parse(method);
+            editingProblem = EditingProblem.parse(problem);
+            editing = EditingConfig.named(config);
+            if (editingProblem == EditingProblem.ERROR_INJECTION && edited.targetNew() == null) {
+                return fail("error_injection needs the fact's target_new");
+            }
+            if (editingMethod.needsKeyStatistics() && model != null && corpus == null) {
+                return fail(editingMethod.label() + " needs key statistics of the model: give --corpus, a text file with one passage per line");
+            }
+            EditedCheckpoint.checkTarget(source, out);
+        } catch (IllegalArgumentException e) {
+            return fail(e.getMessage());
+        } catch (IOException e) {
+            return fail("cannot check --out: " + e.getMessage());
+        }
+        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
+            int layers = lm.dimensions().layers();
+            if (layer < 0 || layer >= layers) {
+                return fail("layer " + layer + " is outside the model's 0.." + (layers - 1));
+            }
+            KeyStatistics statistics = editingMethod.needsKeyStatistics() ? keyStatistics(lm) : null;
+            Editor editor = editing.editor(editingMethod, editingProblem, lm, statistics, editing.prefixes(lm, seed));
+            // σ from the testbed facts' subjects, as trace does without --noise-facts; only tracing_reversal and fact_forcing use it.
+            EditEvaluator evaluator = new EditEvaluator(lm, Testbed.noiseSigma(lm), seed);
+            EditEvaluator.Setup setup = evaluator.setup(edited, editingProblem);
+            // evaluate applies the edit, scores it and undoes it; the edit written is applied a second time from the same
+            // setup, settings and weights, so it is the same edit (every step is deterministic).
+            EditResult result = evaluator.evaluate(setup, editor, layer, Double.NaN);
+            if (!result.status().equals("ok")) {
+                return fail("the edit failed (" + result.error() + "); nothing written");
+            }
+            EditedCheckpoint.Written written = writeEdit(lm, editor, setup, source);
+            System.out.println(scores(result));
+            System.err.printf("wrote %s: %d files copied from %s%n", out, written.files(), model != null ? model : "the testbed model");
+            written.patched().forEach((file, names) -> System.err.printf("  %s: replaced %s%n", file.getFileName(), names));
+            return 0;
+        } catch (ModelLoadException | IllegalArgumentException e) { // InvalidFactException among them: the subject not in the prompt
+            return fail(e.getMessage());
+        } catch (IOException e) {
+            return fail("cannot write " + out + ": " + e.getMessage());
+        }
+    }
+
+    private KeyStatistics keyStatistics(LanguageModel lm) {
+        if (corpus == null) {
+            return Testbed.keyStatistics(lm, cache, System.err::println);
+        }
+        try {
+            return new KeyStatistics(lm, Files.readAllLines(corpus), cache, System.err::println);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read --corpus " + corpus + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Applies the edit, writes the checkpoint with the tensors it replaced while they are swapped in, then undoes it. */
+    private EditedCheckpoint.Written writeEdit(LanguageModel lm, Editor editor, EditEvaluator.Setup setup, Path source) throws IOException {
+        Weights weights = lm.model().weights();
+        Map<String, NDArray> loaded = Map.copyOf(weights.asMap());
+        try (Editor.Applied applied = editor.apply(setup.task(), layer)) {
+            Map<String, NDArray> replaced = new LinkedHashMap<>();
+            for (int l : applied.layers()) {
+                for (String name : lm.model().editSite(l).parameterNames()) {
+                    // An edit swaps in new arrays for what it changes; a parameter it left alone (ROME's bias) stays as stored.
+                    if (weights.get(name) != loaded.get(name)) {
+                        replaced.put(name, weights.get(name));
+                    }
+                }
+            }
+            return EditedCheckpoint.write(source, out, replaced);
+        }
+    }
+
+    /** The result as one JSON line, without the tracing value: this command does not trace. */
+    private static String scores(EditResult result) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode node = json.valueToTree(result);
+        node.remove("tracing_value");
+        return json.writeValueAsString(node);
+    }
+
+    private static int fail(String message) {
+        System.err.println("edit: " + message);
+        return 1;
+    }
+}
