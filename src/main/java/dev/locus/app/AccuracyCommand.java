@@ -1,23 +1,24 @@
 package dev.locus.app;
 
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactFiles;
 import dev.locus.model.LanguageModel;
-import dev.locus.testbed.Testbed;
+import dev.locus.bench.ModelOption;
+import dev.locus.testbed.ModelSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Loads a model (the testbed by default), asks it every fact and prints its accuracy. */
+/** Loads a model (the GPT-2 testbed by default), asks it every fact and prints its accuracy. */
 @Command(name = "accuracy", mixinStandardHelpOptions = true,
         description = "Load a model and answer its facts: greedy accuracy and mean p(true).")
 public class AccuracyCommand implements Runnable {
-    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
-    Path model;
+    @Mixin
+    ModelOption model;
 
-    @Option(names = "--facts", description = "facts as JSON lines or a CounterFact JSON array (default: the testbed facts)")
+    @Option(names = "--facts", description = "facts as JSON lines or a CounterFact JSON array (default: the model's facts.jsonl)")
     Path facts;
 
     @Option(names = "--examples", defaultValue = "5", description = "how many answers to print")
@@ -26,9 +27,10 @@ public class AccuracyCommand implements Runnable {
     @Override
     public void run() {
         long start = System.nanoTime();
-        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
-            List<Fact> all = facts == null ? Testbed.facts() : FactFiles.read(facts);
-            System.out.printf("model %s: %d layers, width %d, vocabulary %d; %d facts%n", lm.name(),
+        ModelSource source = model.source();
+        try (LanguageModel lm = source.load()) {
+            List<Fact> all = source.facts(facts);
+            System.out.printf("model %s (%s): %d layers, width %d, vocabulary %d; %d facts%n", source.name(), lm.dimensions().family(),
                     lm.dimensions().layers(), lm.dimensions().width(), lm.dimensions().vocabSize(), all.size());
             int correct = 0;
             double probability = 0;
@@ -58,8 +60,6 @@ public class AccuracyCommand implements Runnable {
             }
             System.out.printf("greedy accuracy %.3f, mean p(true) %.3f, %.1fs%n", (double) correct / all.size(),
                     probability / all.size(), (System.nanoTime() - start) / 1e9);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
     }
 }

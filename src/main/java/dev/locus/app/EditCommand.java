@@ -15,15 +15,18 @@ import dev.locus.model.EditedCheckpoint;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.ModelLoadException;
 import dev.locus.model.Weights;
-import dev.locus.testbed.Testbed;
+import dev.locus.bench.ModelOption;
+import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.TracingSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -34,8 +37,8 @@ import picocli.CommandLine.Option;
         description = "Edit one fact at one layer, print the edit's scores as one JSON line, and write the edited checkpoint: "
                 + "a copy of the model directory in which only the edited tensors' bytes differ.")
 public class EditCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
-    Path model;
+    @Mixin
+    ModelOption model;
 
     @Option(names = "--fact", required = true, description = "the fact as JSON, snake_case as in facts.jsonl")
     String fact;
@@ -57,7 +60,7 @@ public class EditCommand implements Callable<Integer> {
     String config;
 
     @Option(names = "--corpus", description = "text file, one passage per line, for ROME's and MEMIT's key statistics "
-            + "(default for the testbed: its training text; required for another model)")
+            + "(default: the model's corpus.txt, the testbeds' training text)")
     Path corpus;
 
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
@@ -68,12 +71,13 @@ public class EditCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path source = model != null ? model : Testbed.directory();
+        ModelSource source;
         Fact edited;
         EditingMethod editingMethod;
         EditingProblem editingProblem;
         EditingConfig editing;
         try {
+            source = model.source();
             edited = FactOption.parse(fact);
             editingMethod = EditingMethod.parse(method);
             editingProblem = EditingProblem.parse(problem);
@@ -81,24 +85,21 @@ public class EditCommand implements Callable<Integer> {
             if (editingProblem == EditingProblem.ERROR_INJECTION && edited.targetNew() == null) {
                 return fail("error_injection needs the fact's target_new");
             }
-            if (editingMethod.needsKeyStatistics() && model != null && corpus == null) {
-                return fail(editingMethod.label() + " needs key statistics of the model: give --corpus, a text file with one passage per line");
-            }
-            EditedCheckpoint.checkTarget(source, out);
-        } catch (IllegalArgumentException e) {
+            EditedCheckpoint.checkTarget(source.directory(), out);
+        } catch (ModelLoadException | IllegalArgumentException e) {
             return fail(e.getMessage());
         } catch (IOException e) {
             return fail("cannot check --out: " + e.getMessage());
         }
-        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
+        try (LanguageModel lm = source.load()) {
             int layers = lm.dimensions().layers();
             if (layer < 0 || layer >= layers) {
                 return fail("layer " + layer + " is outside the model's 0.." + (layers - 1));
             }
-            KeyStatistics statistics = editingMethod.needsKeyStatistics() ? keyStatistics(lm) : null;
+            KeyStatistics statistics = editingMethod.needsKeyStatistics()
+                    ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
             Editor editor = editing.editor(editingMethod, editingProblem, lm, statistics, editing.prefixes(lm, seed));
-            // σ from the testbed facts' subjects, as trace does without --noise-facts; only tracing_reversal and fact_forcing use it.
-            EditEvaluator evaluator = new EditEvaluator(lm, Testbed.noiseSigma(lm), seed);
+            EditEvaluator evaluator = new EditEvaluator(lm, noiseSigma(lm, source, edited), seed);
             EditEvaluator.Setup setup = evaluator.setup(edited, editingProblem);
             // evaluate applies the edit, scores it and undoes it; the edit written is applied a second time from the same
             // setup, settings and weights, so it is the same edit (every step is deterministic).
@@ -106,9 +107,9 @@ public class EditCommand implements Callable<Integer> {
             if (!result.status().equals("ok")) {
                 return fail("the edit failed (" + result.error() + "); nothing written");
             }
-            EditedCheckpoint.Written written = writeEdit(lm, editor, setup, source);
+            EditedCheckpoint.Written written = writeEdit(lm, editor, setup, source.directory());
             System.out.println(scores(result));
-            System.err.printf("wrote %s: %d files copied from %s%n", out, written.files(), model != null ? model : "the testbed model");
+            System.err.printf("wrote %s: %d files copied from %s%n", out, written.files(), source.name());
             written.patched().forEach((file, names) -> System.err.printf("  %s: replaced %s%n", file.getFileName(), names));
             return 0;
         } catch (ModelLoadException | IllegalArgumentException e) { // InvalidFactException among them: the subject not in the prompt
@@ -118,15 +119,13 @@ public class EditCommand implements Callable<Integer> {
         }
     }
 
-    private KeyStatistics keyStatistics(LanguageModel lm) {
-        if (corpus == null) {
-            return Testbed.keyStatistics(lm, cache, System.err::println);
-        }
-        try {
-            return new KeyStatistics(lm, Files.readAllLines(corpus), cache, System.err::println);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read --corpus " + corpus + ": " + e.getMessage(), e);
-        }
+    /**
+     * σ of the subject noise (only tracing_reversal and fact_forcing use it) from the model's own facts, as trace does
+     * without --noise-facts; a model without facts.jsonl has the edited fact's subject as its sample.
+     */
+    private static double noiseSigma(LanguageModel lm, ModelSource source, Fact edited) {
+        List<Fact> sample = source.factsFile().isPresent() ? source.facts(null) : List.of(edited);
+        return ModelSource.noiseSigma(lm, sample, TracingSettings.defaults().noiseFactor(), System.err::println);
     }
 
     /** Applies the edit, writes the checkpoint with the tensors it replaced while they are swapped in, then undoes it. */

@@ -41,11 +41,11 @@ public class EditSelectivityCommand implements Runnable {
 
     @Override
     public void run() {
-        try (LanguageModel lm = Testbed.load()) {
-            List<Fact> all = Testbed.facts();
+        try (LanguageModel lm = Testbed.GPT2.load()) {
+            List<Fact> all = Testbed.GPT2.facts();
             List<Fact> facts = all.subList(from, Math.min(all.size(), from + count));
             int[] at = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
-            KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
+            KeyStatistics statistics = Testbed.GPT2.keyStatistics(lm, cache, System.err::println);
             List<String> prefixes = ContextPrefixes.sample(lm, 0, prefixCount, 5, 10);
             System.out.printf("%d facts from %d; s = uᵀk, mean over facts (|s| max: over tokens)%n", facts.size(), from);
             System.out.printf("%7s %5s %8s %8s %10s %10s %10s%n", "ridge", "layer", "prompt", "paraphr", "prompt|max", "neighb|max",

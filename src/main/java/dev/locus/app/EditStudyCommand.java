@@ -5,16 +5,15 @@ import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
-import dev.locus.facts.FactFiles;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.figures.StudyFigure;
 import dev.locus.study.StudySummary;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
-import dev.locus.testbed.Testbed;
+import dev.locus.bench.ModelOption;
+import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.FastTracer;
-import dev.locus.tracing.NoiseLevel;
 import dev.locus.tracing.TraceOutcome;
 import dev.locus.tracing.TracingSettings;
 import java.io.BufferedWriter;
@@ -26,19 +25,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The study on the testbed or a given checkpoint: trace + every method × problem × layer per fact, then the per-layer table and R². */
+/** The study on a testbed or a given checkpoint: trace + every method × problem × layer per fact, then the per-layer table and R². */
 @Command(name = "edit-study", mixinStandardHelpOptions = true,
         description = "Trace and edit facts at every layer; print mean scores and tracing value by layer, and R².")
 public class EditStudyCommand implements Runnable {
-    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
-    Path model;
+    @Mixin
+    ModelOption model;
 
-    @Option(names = "--facts-file", description = "facts as JSON lines or a CounterFact JSON array (default: the testbed's own)")
+    @Option(names = "--facts-file", description = "facts as JSON lines or a CounterFact JSON array (default: the model's facts.jsonl)")
     Path factsFile;
 
-    @Option(names = "--corpus", description = "text file (one passage per line) for ROME's and MEMIT's key statistics of a model other than the testbed")
+    @Option(names = "--corpus", description = "text file (one passage per line) for ROME's and MEMIT's key statistics "
+            + "(default: the model's corpus.txt)")
     Path corpus;
 
     @Option(names = "--from", defaultValue = "0", description = "index of the first fact (testbed: tune on 0-99, report from 100)")
@@ -82,17 +83,18 @@ public class EditStudyCommand implements Runnable {
             report(results, results.stream().mapToInt(EditResult::layer).max().orElse(0) + 1);
             return;
         }
-        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model);
+        ModelSource source = model.source();
+        try (LanguageModel lm = source.load();
              BufferedWriter writer = Files.newBufferedWriter(out)) {
-            List<Fact> all = factsFile == null ? Testbed.facts() : FactFiles.read(factsFile);
+            List<Fact> all = source.facts(factsFile);
             List<Fact> facts = all.subList(Math.min(all.size(), from), Math.min(all.size(), from + count));
             int[] editLayers = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
             List<EditingMethod> methodList = methods.stream().map(EditingMethod::parse).toList();
             List<EditingProblem> problemList = problems.stream().map(EditingProblem::parse).toList();
-            // σ from the subjects of the facts studied (the testbed's own when it is the model), as the service does.
-            double sigma = model == null ? Testbed.noiseSigma(lm)
-                    : NoiseLevel.sigma(lm, all.stream().map(Fact::subject).toList(), TracingSettings.defaults().noiseFactor());
-            KeyStatistics statistics = methodList.stream().anyMatch(EditingMethod::needsKeyStatistics) ? keyStatistics(lm) : null;
+            // σ from the subjects of the facts studied (the model's own by default), as the service does.
+            double sigma = ModelSource.noiseSigma(lm, all, TracingSettings.defaults().noiseFactor(), System.err::println);
+            KeyStatistics statistics = methodList.stream().anyMatch(EditingMethod::needsKeyStatistics)
+                    ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
             EditingConfig editing = EditingConfig.named(config);
             EditingStudy study = new EditingStudy(lm, editing, statistics,
                     editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma));
@@ -118,16 +120,6 @@ public class EditStudyCommand implements Runnable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private KeyStatistics keyStatistics(LanguageModel lm) throws IOException {
-        if (corpus != null) {
-            return new KeyStatistics(lm, Files.readAllLines(corpus), cache, System.err::println);
-        }
-        if (model != null) {
-            throw new IllegalArgumentException("ROME and MEMIT need key statistics of this model: give --corpus FILE (one passage per line)");
-        }
-        return Testbed.keyStatistics(lm, cache, System.err::println);
     }
 
     private static List<EditResult> read(ObjectMapper json, Path file) {

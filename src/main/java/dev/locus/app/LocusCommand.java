@@ -5,6 +5,7 @@ import dev.locus.bench.BenchEditCommand;
 import dev.locus.bench.BenchForwardCommand;
 import dev.locus.bench.BenchServiceCommand;
 import dev.locus.bench.BenchTraceCommand;
+import dev.locus.bench.RandomCheckpointCommand;
 import io.quarkus.picocli.runtime.annotations.TopCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Spec;
         description = "Causal tracing vs model editing, as a service and a library.",
         subcommands = {AccuracyCommand.class, LogitsCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
                 BenchTraceCommand.class, EditCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
-                BenchAggregatorCommand.class, BenchServiceCommand.class})
+                BenchAggregatorCommand.class, BenchServiceCommand.class, RandomCheckpointCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -9,12 +9,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.ModelLoadException;
-import dev.locus.testbed.Testbed;
-import java.nio.file.Path;
+import dev.locus.bench.ModelOption;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,8 +24,8 @@ import picocli.CommandLine.Option;
 @Command(name = "logits", mixinStandardHelpOptions = true,
         description = "Print the logits of the last position (or of every position with --all) for token ids or a prompt, as JSON.")
 public class LogitsCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
-    Path model;
+    @Mixin
+    ModelOption model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -43,7 +43,7 @@ public class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
+        try (LanguageModel lm = model.source().load()) {
             long[] ids = input.ids != null ? input.ids : lm.tokenize(input.prompt).ids();
             int vocab = lm.dimensions().vocabSize();
             for (long id : ids) {

@@ -1,10 +1,12 @@
 package dev.locus.app;
 
 import dev.locus.stream.EmbeddedKafka;
+import dev.locus.model.ModelLoadException;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import jakarta.inject.Inject;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -104,10 +106,26 @@ public class Main implements QuarkusApplication {
         }
     }
 
+    /**
+     * What a user can fix (a model that does not load, a bad option value, a file that cannot be read) is said in
+     * one line, exit status 2; anything else is a bug and keeps its stack trace.
+     */
+    static CommandLine withUserErrors(CommandLine commandLine) {
+        return commandLine.setExecutionExceptionHandler(Main::userError);
+    }
+
+    private static int userError(Exception e, CommandLine command, CommandLine.ParseResult parsed) throws Exception {
+        if (!(e instanceof ModelLoadException || e instanceof IllegalArgumentException || e instanceof UncheckedIOException)) {
+            throw e;
+        }
+        command.getErr().println(command.getCommandName() + ": " + e.getMessage());
+        return 2;
+    }
+
     @Override
     public int run(String... args) {
         if (args.length > 0 && !SERVICE.contains(args[0])) {
-            return new CommandLine(LocusCommand.class, factory).execute(args);
+            return withUserErrors(new CommandLine(LocusCommand.class, factory)).execute(args);
         }
         Quarkus.waitForExit();
         return 0;

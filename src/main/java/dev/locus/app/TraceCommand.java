@@ -5,11 +5,11 @@ import dev.locus.facts.FactFiles;
 import dev.locus.facts.InvalidFactException;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.ModelLoadException;
-import dev.locus.testbed.Testbed;
+import dev.locus.bench.ModelOption;
+import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.NaiveTracer;
-import dev.locus.tracing.NoiseLevel;
 import dev.locus.figures.TraceHeatmap;
 import dev.locus.tracing.TraceJson;
 import dev.locus.tracing.TraceOutcome;
@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,8 +36,8 @@ import picocli.CommandLine.Option;
 public class TraceCommand implements Callable<Integer> {
     enum Engine { fast, naive }
 
-    @Option(names = "--model", description = "Hugging Face checkpoint directory (default: the shipped testbed model)")
-    Path model;
+    @Mixin
+    ModelOption model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -67,7 +68,7 @@ public class TraceCommand implements Callable<Integer> {
     Integer limit;
 
     @Option(names = "--noise-facts", description = "facts whose subjects set the noise level σ "
-            + "(default: the --facts file, else the testbed facts)")
+            + "(default: the --facts file, else the model's facts.jsonl)")
     Path noiseFacts;
 
     @Option(names = "--png", defaultValue = "trace.png", description = "heatmap file (default: ${DEFAULT-VALUE})")
@@ -102,8 +103,17 @@ public class TraceCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             return fail(e.getMessage());
         }
-        try (LanguageModel lm = model == null ? Testbed.load() : LanguageModel.load(model)) {
-            Tracer tracer = tracer(lm, noiseSample != null ? noiseSample : Testbed.facts());
+        ModelSource source;
+        try {
+            source = model.source();
+            if (noiseSample == null) {
+                noiseSample = source.facts(null);
+            }
+        } catch (ModelLoadException | IllegalArgumentException e) {
+            return fail(e.getMessage() + (e instanceof IllegalArgumentException ? " (--noise-facts) to set the noise level σ" : ""));
+        }
+        try (LanguageModel lm = source.load()) {
+            Tracer tracer = tracer(lm, noiseSample);
             return input.facts != null ? traceAll(tracer, facts) : traceOne(tracer, facts.get(0));
         } catch (InvalidFactException | ModelLoadException e) {
             return fail(e.getMessage());
@@ -126,9 +136,7 @@ public class TraceCommand implements Callable<Integer> {
     /** σ is estimated once, from the same subject sample, for every fact traced. */
     private Tracer tracer(LanguageModel lm, List<Fact> noiseSample) {
         TracingSettings settings = TracingSettings.defaults().toBuilder().samples(samples).seed(seed).minCleanProbability(minPClean).build();
-        double sigma = NoiseLevel.sigma(lm, noiseSample.stream().map(Fact::subject).toList(), settings.noiseFactor());
-        System.err.printf("noise σ = %.4g (%.3g × embedding std of the first %d subjects)%n", sigma, settings.noiseFactor(),
-                Math.min(NoiseLevel.SUBJECTS, noiseSample.size()));
+        double sigma = ModelSource.noiseSigma(lm, noiseSample, settings.noiseFactor(), System.err::println);
         return engine == Engine.fast ? new FastTracer(lm, settings, sigma) : new NaiveTracer(lm, settings, sigma);
     }
 

@@ -6,11 +6,15 @@ import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Regenerates the testbed: fact world, tokenizer, trained model, in Hugging Face layout. */
+/** Regenerates a testbed: fact world, tokenizer, trained model, in Hugging Face layout. */
 @Command(name = "train-testbed", mixinStandardHelpOptions = true,
-        description = "Generate the fact world and train the testbed model into a Hugging Face directory.")
+        description = "Generate the fact world and train a testbed model (GPT-2 or Llama) into a Hugging Face directory.")
 public class TrainTestbedCommand implements Runnable {
-    @Option(names = "--out", defaultValue = "src/main/resources/testbed", description = "output directory (default: ${DEFAULT-VALUE})")
+    @Option(names = "--architecture", defaultValue = "gpt2", converter = ArchitectureConverter.class,
+            description = "gpt2 (the testbed) or llama (testbed-llama; default: ${DEFAULT-VALUE})")
+    TestbedTrainer.Architecture architecture;
+
+    @Option(names = "--out", required = true, description = "output directory, e.g. src/main/resources/testbed or src/main/resources/testbed-llama")
     Path out;
 
     @Option(names = "--seed", defaultValue = "1234", description = "seed of the fact world and of training")
@@ -22,17 +26,14 @@ public class TrainTestbedCommand implements Runnable {
     @Option(names = "--layers", defaultValue = "12")
     int layers;
 
-    @Option(names = "--width", defaultValue = "128")
-    int width;
-
     @Option(names = "--max-epochs", defaultValue = "80")
     int maxEpochs;
 
     @Override
     public void run() {
-        TestbedTrainer.Settings d = TestbedTrainer.Settings.defaults();
-        TestbedTrainer.Settings s = new TestbedTrainer.Settings(seed, layers, width, d.heads(), d.positions(),
-                d.batchSize(), d.learningRate(), d.beta1(), d.beta2(), d.warmupSteps(), maxEpochs,
+        TestbedTrainer.Settings d = TestbedTrainer.Settings.defaults(architecture);
+        TestbedTrainer.Settings s = new TestbedTrainer.Settings(architecture, seed, layers, d.width(), d.heads(), d.kvHeads(),
+                d.mlpWidth(), d.positions(), d.batchSize(), d.learningRate(), d.beta1(), d.beta2(), d.warmupSteps(), maxEpochs,
                 d.targetAccuracy(), d.fillerFraction(), d.pairedFraction());
         try {
             FactWorld world = FactWorld.generate(seed, facts);
@@ -44,6 +45,13 @@ public class TrainTestbedCommand implements Runnable {
                     r.quality().meanMainProbability());
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static final class ArchitectureConverter implements picocli.CommandLine.ITypeConverter<TestbedTrainer.Architecture> {
+        @Override
+        public TestbedTrainer.Architecture convert(String value) {
+            return TestbedTrainer.Architecture.valueOf(value.toUpperCase(java.util.Locale.ROOT));
         }
     }
 }

@@ -9,7 +9,7 @@ import dev.locus.editing.Editor;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
-import dev.locus.testbed.Testbed;
+import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.TracingSettings;
 import java.nio.file.Path;
@@ -18,19 +18,35 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Time of one edit per method, of the whole protocol for one fact, and the facts per hour that makes. */
 @Command(name = "bench-edit", mixinStandardHelpOptions = true,
-        description = "Median time of one edit per method (testbed, one fact, one layer) and of the full protocol per fact.")
+        description = "Median time of one edit per method (one fact, one layer) and of the full protocol per fact.")
 public class BenchEditCommand implements Runnable {
+    @Mixin
+    ModelOption model;
+
+    @Option(names = "--facts-file", description = "facts as JSON lines or a CounterFact JSON array (default: the model's facts.jsonl)")
+    Path factsFile;
+
+    @Option(names = "--corpus", description = "text file (one passage per line) for the key statistics (default: the model's corpus.txt)")
+    Path corpus;
+
+    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl or a JSON file (default: ${DEFAULT-VALUE})")
+    String config;
+
+    @Option(names = "--methods", split = ",", defaultValue = "rome,memit,ft-1,ft-5", description = "methods timed (default: ${DEFAULT-VALUE})")
+    List<String> methods;
+
     @Option(names = "--runs", defaultValue = "5", description = "timed edits per method")
     int runs;
 
     @Option(names = "--layer", defaultValue = "4")
     int layer;
 
-    @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol")
+    @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol (0: none)")
     int protocolFacts;
 
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus")
@@ -38,21 +54,27 @@ public class BenchEditCommand implements Runnable {
 
     @Override
     public void run() {
-        try (LanguageModel lm = Testbed.load()) {
-            List<Fact> facts = Testbed.facts();
-            double sigma = Testbed.noiseSigma(lm);
-            KeyStatistics statistics = Testbed.keyStatistics(lm, cache, System.err::println);
-            EditingConfig config = EditingConfig.testbed();
-            List<String> prefixes = config.prefixes(lm, 0);
+        ModelSource source = model.source();
+        List<EditingMethod> timed = methods.stream().map(EditingMethod::parse).toList();
+        try (LanguageModel lm = source.load()) {
+            List<Fact> facts = source.facts(factsFile);
+            double sigma = ModelSource.noiseSigma(lm, facts, TracingSettings.defaults().noiseFactor(), System.err::println);
+            KeyStatistics statistics = timed.stream().anyMatch(EditingMethod::needsKeyStatistics)
+                    ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
+            EditingConfig editing = EditingConfig.named(config);
+            List<String> prefixes = editing.prefixes(lm, 0);
             EditEvaluator.Setup setup = new EditEvaluator(lm, sigma, 1).setup(facts.get(0), EditingProblem.ERROR_INJECTION);
-            for (EditingMethod method : EditingMethod.values()) {
-                Editor editor = config.editor(method, EditingProblem.ERROR_INJECTION, lm, statistics, prefixes);
+            for (EditingMethod method : timed) {
+                Editor editor = editing.editor(method, EditingProblem.ERROR_INJECTION, lm, statistics, prefixes);
                 // One untimed warm-up (and key statistics on first use).
                 List<Double> ms = Measure.repeat(1, runs, () -> editor.apply(setup.task(), layer).close());
                 System.out.printf("%-6s one edit (error injection, layer %d): median %7.0f ms%n", method, layer, Measure.median(ms));
             }
-            EditingStudy study = new EditingStudy(lm, config, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
-            timeProtocol(study, facts, lm.dimensions().layers());
+            System.out.printf("peak RSS %.2f GiB (weights, key statistics, PyTorch and the JVM)%n", Measure.peakRssGiB());
+            if (protocolFacts > 0) {
+                EditingStudy study = new EditingStudy(lm, editing, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
+                timeProtocol(study, facts, lm.dimensions().layers());
+            }
         }
     }
 

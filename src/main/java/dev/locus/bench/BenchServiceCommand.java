@@ -208,7 +208,7 @@ public class BenchServiceCommand implements Runnable {
 
     private List<Fact> facts() {
         if (factsFile == null) {
-            return Testbed.facts();
+            return Testbed.GPT2.facts();
         }
         try {
             return FactFiles.read(factsFile);

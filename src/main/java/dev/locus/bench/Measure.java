@@ -47,6 +47,33 @@ final class Measure {
         }
     }
 
+    /**
+     * The process's peak resident set size in GiB since start or the last {@link #resetPeakRss} (Linux VmHWM: model
+     * weights, PyTorch's buffers and the JVM together); NaN where /proc does not tell.
+     */
+    static double peakRssGiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / (1024.0 * 1024.0);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux: NaN below
+        }
+        return Double.NaN;
+    }
+
+    /** Starts a new peak-RSS measurement at the current RSS (Linux: writing 5 to clear_refs resets VmHWM); false if it cannot. */
+    static boolean resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /** Deletes a scratch directory (a broker's data, the child service's log) and everything in it; says so when it cannot. */
     static void deleteTree(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {

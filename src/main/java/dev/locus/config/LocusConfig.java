@@ -57,7 +57,10 @@ public interface LocusConfig {
     }
 
     interface Model {
-        /** Hugging Face checkpoint directory (gpt2, llama, mistral, qwen2, gptj or gpt_neox); absent = the shipped testbed model. */
+        /**
+         * Hugging Face checkpoint directory (gpt2, llama, mistral, qwen2, gptj or gpt_neox), or a shipped testbed's name
+         * (testbed, testbed-llama); absent = testbed.
+         */
         Optional<Path> dir();
 
         Optional<String> name();

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * GPT-2 (Radford et al. 2019) in DJL NDArray ops, on Hugging Face weights as stored: pre-LayerNorm
@@ -24,7 +23,7 @@ import java.util.Random;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Gpt2 extends HfTransformer {
+public final class Gpt2 extends HfTransformer implements SavableTransformer {
     private final ModelConfig config;
     private final Nonlinearity activation;
     private final Attention attention;
@@ -142,23 +141,8 @@ public final class Gpt2 extends HfTransformer {
      */
     public static Gpt2 initialize(ModelConfig config, long seed, Device device) {
         NDManager manager = NDManager.newBaseManager(device);
-        Random random = new Random(seed);
-        Map<String, NDArray> tensors = new LinkedHashMap<>();
-        double residualStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
-        for (Map.Entry<String, Shape> e : expectedShapes(config).entrySet()) {
-            String name = e.getKey();
-            float[] values = new float[Math.toIntExact(e.getValue().size())];
-            if (name.contains("ln_") && name.endsWith(".weight")) {
-                java.util.Arrays.fill(values, 1f);
-            } else if (name.endsWith(".weight")) {
-                double std = name.endsWith("c_proj.weight") ? residualStd : 0.02;
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) (random.nextGaussian() * std);
-                }
-            }
-            tensors.put(name, manager.create(values, e.getValue()));
-        }
-        return new Gpt2(config, manager, tensors);
+        return new Gpt2(config, manager, HfModules.initialize(expectedShapes(config), config.nLayer(), seed, manager,
+                name -> name.contains("ln_") && name.endsWith(".weight"), name -> name.endsWith("c_proj.weight")));
     }
 
     /**

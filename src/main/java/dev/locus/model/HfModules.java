@@ -1,12 +1,17 @@
 package dev.locus.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Random;
+import java.util.function.Predicate;
 
 /**
  * PyTorch's nn.Embedding, nn.Linear and nn.LayerNorm as Hugging Face checkpoints store them ({@code name.weight},
@@ -45,5 +50,32 @@ final class HfModules {
     static void layerNormShapes(Map<String, Shape> shapes, String name, long width) {
         shapes.put(name + ".weight", new Shape(width));
         shapes.put(name + ".bias", new Shape(width));
+    }
+
+    /**
+     * GPT-2's initialisation, which Llama's follows too, from a seeded Java generator (reproducible across
+     * machines): norm weights 1, biases 0, other weights N(0, 0.02), and the projections that write into the
+     * residual stream N(0, 0.02/√(2·layers)) so its variance does not grow with depth. Tensors are drawn in
+     * the order of {@code shapes}.
+     */
+    static Map<String, NDArray> initialize(Map<String, Shape> shapes, int layers, long seed, NDManager manager,
+                                           Predicate<String> isNormWeight, Predicate<String> isResidualProjection) {
+        Random random = new Random(seed);
+        double residualStd = 0.02 / Math.sqrt(2.0 * layers);
+        Map<String, NDArray> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : shapes.entrySet()) {
+            String name = e.getKey();
+            float[] values = new float[Math.toIntExact(e.getValue().size())];
+            if (isNormWeight.test(name)) {
+                Arrays.fill(values, 1f);
+            } else if (name.endsWith(".weight")) {
+                double std = isResidualProjection.test(name) ? residualStd : 0.02;
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) (random.nextGaussian() * std);
+                }
+            }
+            tensors.put(name, manager.create(values, e.getValue()));
+        }
+        return tensors;
     }
 }

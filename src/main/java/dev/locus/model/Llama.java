@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,7 +29,7 @@ import java.util.Map;
  * <p>Intermediate arrays attach to the manager of the token ids, so a caller that creates its
  * inputs in a sub-manager frees the whole pass by closing it.
  */
-public final class Llama extends HfTransformer {
+public final class Llama extends HfTransformer implements SavableTransformer {
     private final LlamaConfig config;
     private final String headWeight;
     private final Attention attention;
@@ -141,6 +143,20 @@ public final class Llama extends HfTransformer {
             s.put("lm_head.weight", new Shape(c.vocabSize(), d));
         }
         return s;
+    }
+
+    /** A freshly initialised model ({@link HfModules#initialize}): o_proj and down_proj write into the residual stream. */
+    public static Llama initialize(LlamaConfig config, long seed, Device device) {
+        NDManager manager = NDManager.newBaseManager(device);
+        return new Llama(config, manager, HfModules.initialize(expectedShapes(config), config.layers(), seed, manager,
+                name -> name.endsWith("norm.weight"), name -> name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight")));
+    }
+
+    /** Writes config.json and model.safetensors under HF's names, loadable by transformers' LlamaForCausalLM. */
+    public void save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        config.write(dir.resolve("config.json"));
+        SafeTensors.write(dir.resolve("model.safetensors"), weights.asMap());
     }
 
     /**

@@ -1,6 +1,9 @@
 package dev.locus.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.file.Path;
 
 /**
@@ -116,6 +119,41 @@ public record LlamaConfig(String modelType, int layers, int hiddenSize, int head
                 attentionBias || type.equals("qwen2"), attentionBias,
                 llama && n.path("mlp_bias").asBoolean(false),
                 slidingWindow(file, type, n));
+    }
+
+    /**
+     * A plain Llama (no biases, no window, no rope scaling, tied head), as the Llama testbed is:
+     * head_dim = hidden / heads.
+     */
+    public static LlamaConfig plain(int layers, int hidden, int heads, int kvHeads, int intermediate, int vocabulary,
+                                    int positions, float rmsNormEps, double ropeTheta) {
+        if (heads <= 0 || hidden % heads != 0) {
+            throw new ModelLoadException("hidden size " + hidden + " is not divisible by " + heads + " heads");
+        }
+        return new LlamaConfig("llama", layers, hidden, heads, kvHeads, hidden / heads, intermediate, vocabulary, positions,
+                rmsNormEps, ropeTheta, null, true, false, false, false, null);
+    }
+
+    /** Writes config.json as transformers' LlamaConfig reads it: model_type llama without biases or a window, as {@link #plain} makes. */
+    public void write(Path file) throws IOException {
+        if (!modelType.equals("llama") || qkvBias || outputBias || mlpBias || slidingWindow != null) {
+            throw new IllegalStateException("only a llama config without biases and window can be written, not " + this);
+        }
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode n = json.createObjectNode();
+        n.put("model_type", "llama");
+        n.putArray("architectures").add("LlamaForCausalLM");
+        n.put("num_hidden_layers", layers).put("hidden_size", hiddenSize).put("num_attention_heads", heads)
+                .put("num_key_value_heads", kvHeads).put("head_dim", headDim).put("intermediate_size", intermediateSize)
+                .put("vocab_size", vocabSize).put("max_position_embeddings", maxPositions).put("rms_norm_eps", rmsNormEps)
+                .put("rope_theta", ropeTheta).put("hidden_act", "silu").put("tie_word_embeddings", tiedEmbeddings)
+                .put("attention_bias", false).put("mlp_bias", false).put("torch_dtype", "float32");
+        if (ropeScaling != null) {
+            n.putObject("rope_scaling").put("rope_type", "llama3").put("factor", ropeScaling.factor())
+                    .put("low_freq_factor", ropeScaling.lowFreqFactor()).put("high_freq_factor", ropeScaling.highFreqFactor())
+                    .put("original_max_position_embeddings", ropeScaling.originalMaxPositions());
+        }
+        json.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), n);
     }
 
     private static Llama3Scaling ropeScaling(Path file, JsonNode s) {

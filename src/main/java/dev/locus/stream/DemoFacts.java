@@ -32,7 +32,7 @@ public class DemoFacts {
         if (!config.demo().publishTestbedFacts()) {
             return;
         }
-        List<Fact> all = Testbed.facts();
+        List<Fact> all = Testbed.GPT2.facts();
         List<Fact> chosen = all.subList(0, Math.min(all.size(), config.demo().facts()));
         Thread feeder = new Thread(() -> {
             for (Fact fact : chosen) {

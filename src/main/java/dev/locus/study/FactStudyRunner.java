@@ -9,20 +9,15 @@ import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactFiles;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.Sha256;
-import dev.locus.testbed.Testbed;
+import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.FastTracer;
-import dev.locus.tracing.NoiseLevel;
 import dev.locus.tracing.TraceJson;
 import dev.locus.tracing.TraceKind;
 import dev.locus.tracing.TraceOutcome;
 import dev.locus.tracing.TracingSettings;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,9 +57,8 @@ public final class FactStudyRunner implements AutoCloseable {
     public static FactStudyRunner open(StudySettings s, Consumer<String> progress) {
         List<EditingMethod> methods = s.edits().methods().stream().map(EditingMethod::parse).toList();
         List<EditingProblem> problems = s.edits().problems().stream().map(EditingProblem::parse).toList();
-        boolean testbed = s.model().dir() == null;
-        Device device = Device.fromName(s.model().device());
-        LanguageModel lm = LanguageModel.load(testbed ? Testbed.directory() : s.model().dir(), device);
+        ModelSource source = ModelSource.of(s.model().dir());
+        LanguageModel lm = source.load(Device.fromName(s.model().device()));
         try {
             int layerCount = lm.dimensions().layers();
             int[] layers = s.edits().layers() == null ? IntStream.range(0, layerCount).toArray() : s.edits().layers().clone();
@@ -74,16 +68,16 @@ public final class FactStudyRunner implements AutoCloseable {
                 }
             }
             TracingSettings tracing = tracingSettings(s);
-            double sigma = !Double.isNaN(s.tracing().noiseSigma()) ? s.tracing().noiseSigma() : testbed ? Testbed.noiseSigma(lm) : estimatedSigma(lm, s, tracing);
+            double sigma = !Double.isNaN(s.tracing().noiseSigma()) ? s.tracing().noiseSigma() : estimatedSigma(lm, source, s, tracing, progress);
             KeyStatistics statistics = methods.stream().anyMatch(EditingMethod::needsKeyStatistics)
-                    ? keyStatistics(lm, s, testbed, progress) : null;
+                    ? source.keyStatistics(lm, s.editing().corpus(), s.editing().cacheDir(), progress) : null;
             EditingConfig editing = EditingConfig.named(s.editing().config());
             EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma));
             Map<String, Integer> windowLabels = new LinkedHashMap<>();
             tracing.windows().forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
                     layers, s.tracing().samples(), s.tracing().seed(), windowLabels, sigma, s.tracing().minPClean(), s.editing().config(), editing.fingerprint());
-            String name = s.model().name() != null ? s.model().name() : testbed ? "testbed" : s.model().dir().getFileName().toString();
+            String name = s.model().name() != null ? s.model().name() : source.name();
             return new FactStudyRunner(lm, name, grid, methods, problems, study);
         } catch (RuntimeException e) {
             lm.close();
@@ -98,32 +92,14 @@ public final class FactStudyRunner implements AutoCloseable {
         return tracing.build();
     }
 
-    private static double estimatedSigma(LanguageModel lm, StudySettings s, TracingSettings tracing) {
-        if (s.tracing().noiseSubjects() == null) {
+    /** σ from the subjects of locus.tracing.noise-subjects, else of the model's own facts.jsonl (a testbed's). */
+    private static double estimatedSigma(LanguageModel lm, ModelSource source, StudySettings s, TracingSettings tracing,
+                                         Consumer<String> progress) {
+        if (s.tracing().noiseSubjects() == null && source.factsFile().isEmpty()) {
             throw new IllegalArgumentException("set the tracing noise σ (locus.tracing.noise-sigma) or a facts file to estimate it "
-                    + "from (locus.tracing.noise-subjects) for a model other than the testbed");
+                    + "from (locus.tracing.noise-subjects): model " + source.name() + " carries no " + ModelSource.FACTS_FILE);
         }
-        try {
-            List<String> subjects = FactFiles.read(s.tracing().noiseSubjects()).stream().map(Fact::subject).toList();
-            return NoiseLevel.sigma(lm, subjects, tracing.noiseFactor());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + s.tracing().noiseSubjects(), e);
-        }
-    }
-
-    private static KeyStatistics keyStatistics(LanguageModel lm, StudySettings s, boolean testbed, Consumer<String> progress) {
-        if (testbed && s.editing().corpus() == null) {
-            return Testbed.keyStatistics(lm, s.editing().cacheDir(), progress);
-        }
-        if (s.editing().corpus() == null) {
-            throw new IllegalArgumentException("ROME and MEMIT need a text corpus for key statistics: set locus.editing.corpus "
-                    + "to a text file (one passage per line) for this model");
-        }
-        try {
-            return new KeyStatistics(lm, Files.readAllLines(s.editing().corpus()), s.editing().cacheDir(), progress);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the key-statistics corpus " + s.editing().corpus(), e);
-        }
+        return ModelSource.noiseSigma(lm, source.facts(s.tracing().noiseSubjects()), tracing.noiseFactor(), progress);
     }
 
     public String modelName() {

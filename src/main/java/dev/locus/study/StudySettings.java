@@ -21,8 +21,8 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
     }
 
     /**
-     * @param dir    Hugging Face checkpoint directory, or null for the shipped testbed model
-     * @param name   name results are tagged with (null: "testbed" or the directory's name)
+     * @param dir    Hugging Face checkpoint directory or a shipped testbed's name ({@code ModelSource.of}); null: testbed
+     * @param name   name results are tagged with (null: the testbed's or the directory's name)
      * @param device cpu, gpu or gpu:N (DJL device names)
      */
     public record Model(Path dir, String name, String device) {
@@ -47,7 +47,7 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
     /**
      * @param windows       window size by kind label (hidden, mlp, attn); kinds left out keep the spec's 1 / 5 / 5
      * @param noiseSigma    tracing noise σ, or NaN to estimate it ({@code NoiseLevel.sigma})
-     * @param noiseSubjects facts file whose subjects estimate σ for a model other than the testbed
+     * @param noiseSubjects facts file whose subjects estimate σ (null: the model's own facts.jsonl, as a testbed has)
      * @param minPClean     facts the model gives a lower p(target) are not analysed
      */
     public record Tracing(int samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects,
@@ -55,7 +55,7 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
 
     /**
      * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl) or a JSON file
-     * @param corpus   text file (one passage per line) for ROME/MEMIT key statistics of a model other than the testbed
+     * @param corpus   text file (one passage per line) for ROME/MEMIT key statistics (null: the model's own corpus.txt)
      * @param cacheDir where key statistics are cached
      */
     public record Editing(String config, Path corpus, Path cacheDir) {}

@@ -14,9 +14,12 @@ import dev.locus.model.Adam;
 import dev.locus.model.Gpt2;
 import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
+import dev.locus.model.Llama;
+import dev.locus.model.LlamaConfig;
 import dev.locus.model.ModelConfig;
 import dev.locus.model.TextTokenizer;
 import dev.locus.model.TokenBatch;
+import dev.locus.model.SavableTransformer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +30,7 @@ import java.util.Random;
 import java.util.function.Consumer;
 
 /**
- * Trains the testbed model: a GPT-2 that memorises the fact world in all its templates, plus
+ * Trains a testbed model: a GPT-2 or a Llama that memorises the fact world in all its templates, plus
  * neutral filler text, with Adam and plain next-token loss. Some training rows join two
  * sentences with " . " so the model also answers after a context prefix (ROME's k* averages
  * over such prefixes). Accuracy sits at the majority-object level for several epochs before
@@ -35,12 +38,22 @@ import java.util.function.Consumer;
  */
 public final class TestbedTrainer {
 
-    /** Everything that determines the trained model. */
-    public record Settings(long seed, int layers, int width, int heads, int positions, int batchSize,
-                           double learningRate, double beta1, double beta2, int warmupSteps, int maxEpochs,
-                           double targetAccuracy, double fillerFraction, double pairedFraction) {
-        public static Settings defaults() {
-            return new Settings(1234, 12, 128, 4, 64, 64, 1e-3, 0.9, 0.98, 100, 80, 0.99, 0.2, 0.3);
+    /** The two shipped testbeds' architectures. */
+    public enum Architecture { GPT2, LLAMA }
+
+    /**
+     * Everything that determines the trained model.
+     *
+     * @param kvHeads  key/value heads (grouped-query attention; Llama only, GPT-2 has one per head)
+     * @param mlpWidth the MLP's inner width (GPT-2: 4·width; Llama's SwiGLU: ≈ 8/3·width, the same parameter count)
+     */
+    public record Settings(Architecture architecture, long seed, int layers, int width, int heads, int kvHeads, int mlpWidth,
+                           int positions, int batchSize, double learningRate, double beta1, double beta2, int warmupSteps,
+                           int maxEpochs, double targetAccuracy, double fillerFraction, double pairedFraction) {
+        public static Settings defaults(Architecture architecture) {
+            boolean llama = architecture == Architecture.LLAMA;
+            return new Settings(architecture, 1234, 12, 128, 4, llama ? 2 : 4, llama ? 344 : 512, 64, 64, 1e-3, 0.9, 0.98,
+                    100, 80, 0.99, 0.2, 0.3);
         }
     }
 
@@ -69,10 +82,8 @@ public final class TestbedTrainer {
         WordLevelTokenizer.write(out.resolve("tokenizer.json"), vocabulary);
         FactsJsonl.write(out.resolve("facts.jsonl"), world.facts());
 
-        ModelConfig config = new ModelConfig(settings.layers(), settings.width(), settings.heads(),
-                settings.positions(), vocabulary.size(), 4 * settings.width(), 1e-5f, "gelu_new");
         long start = System.nanoTime();
-        Gpt2 model = Gpt2.initialize(config, settings.seed(), Device.cpu());
+        SavableTransformer model = initialize(vocabulary.size());
         try (LanguageModel lm = new LanguageModel(model, null, "testbed");
              TextTokenizer tokenizer = TextTokenizer.load(out.resolve("tokenizer.json"))) {
             List<long[]> rows = new ArrayList<>();
@@ -117,6 +128,16 @@ public final class TestbedTrainer {
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("training.json").toFile(), report);
             return report;
         }
+    }
+
+    private SavableTransformer initialize(int vocabulary) {
+        Settings s = settings;
+        return switch (s.architecture()) {
+            case GPT2 -> Gpt2.initialize(new ModelConfig(s.layers(), s.width(), s.heads(), s.positions(), vocabulary, s.mlpWidth(),
+                    1e-5f, "gelu_new"), s.seed(), Device.cpu());
+            case LLAMA -> Llama.initialize(LlamaConfig.plain(s.layers(), s.width(), s.heads(), s.kvHeads(), s.mlpWidth(), vocabulary,
+                    s.positions(), 1e-5f, 10000), s.seed(), Device.cpu());
+        };
     }
 
     /**

@@ -17,7 +17,7 @@ final class CommandOutput {
         PrintStream stdout = System.out;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         try {
-            assertEquals(0, new CommandLine(command).execute(args));
+            assertEquals(0, Main.withUserErrors(new CommandLine(command)).execute(args));
         } finally {
             System.setOut(stdout);
         }

@@ -39,21 +39,21 @@ class EditCommandTest {
 
     @Test
     void romeAtLayerOneWritesTheTestbedWithOnlyTheEditedTensorChanged() throws IOException {
-        Fact fact = Testbed.facts().get(101);
+        Fact fact = Testbed.GPT2.facts().get(101);
         Path out = tmp.resolve("edited");
         JsonNode printed = JSON.readTree(CommandOutput.of(new EditCommand(), "--fact", JSON.writeValueAsString(fact), "--method", "rome", "--layer", "1",
                 "--out", out.toString(), "--cache", CACHE.toString()));
         assertEquals("ok", printed.get("status").asText());
         assertEquals("[1]", printed.get("edited_layers").toString());
 
-        Path source = Testbed.directory();
+        Path source = Testbed.GPT2.directory();
         assertEquals(fileNames(source), fileNames(out));
         for (String name : fileNames(source)) {
             if (!name.equals("model.safetensors")) {
                 assertEquals(-1, Files.mismatch(source.resolve(name), out.resolve(name)), name);
             }
         }
-        try (LanguageModel lm = Testbed.load(); LanguageModel edited = LanguageModel.load(out)) {
+        try (LanguageModel lm = Testbed.GPT2.load(); LanguageModel edited = LanguageModel.load(out)) {
             String editedName = lm.model().editSite(1).weightName();
             assertTensorsIdenticalExcept(editedName, source.resolve("model.safetensors"), out.resolve("model.safetensors"));
             assertArrayEquals(romeEdit(lm, fact, editedName), edited.model().weights().get(editedName).toFloatArray());
@@ -65,13 +65,13 @@ class EditCommandTest {
     @Test
     void refusesTheModelDirectoryANonEmptyOutAndRomeOnAnotherModelWithoutACorpus() throws IOException {
         Path model = Files.createDirectories(tmp.resolve("model"));
-        for (String name : fileNames(Testbed.directory())) {
-            Files.copy(Testbed.directory().resolve(name), model.resolve(name));
+        for (String name : fileNames(Testbed.GPT2.directory())) {
+            Files.copy(Testbed.GPT2.directory().resolve(name), model.resolve(name));
         }
         Path notEmpty = Files.createDirectories(tmp.resolve("not-empty"));
         Files.writeString(notEmpty.resolve("keep.txt"), "mine");
         Path fresh = tmp.resolve("fresh");
-        String fact = JSON.writeValueAsString(Testbed.facts().get(101));
+        String fact = JSON.writeValueAsString(Testbed.GPT2.facts().get(101));
         for (List<String> args : List.of(
                 List.of("--model", model.toString(), "--corpus", model.resolve("corpus.txt").toString(), "--out", model.toString()),
                 List.of("--out", notEmpty.toString()),
@@ -88,9 +88,9 @@ class EditCommandTest {
     private static float[] romeEdit(LanguageModel lm, Fact fact, String name) {
         long seed = TracingSettings.defaults().seed();
         EditingConfig config = EditingConfig.testbed();
-        Editor rome = config.editor(EditingMethod.ROME, EditingProblem.ERROR_INJECTION, lm, Testbed.keyStatistics(lm, CACHE, s -> {}),
+        Editor rome = config.editor(EditingMethod.ROME, EditingProblem.ERROR_INJECTION, lm, Testbed.GPT2.keyStatistics(lm, CACHE, s -> {}),
                 config.prefixes(lm, seed));
-        EditTask task = new EditEvaluator(lm, Testbed.noiseSigma(lm), seed).setup(fact, EditingProblem.ERROR_INJECTION).task();
+        EditTask task = new EditEvaluator(lm, Testbed.GPT2.noiseSigma(lm), seed).setup(fact, EditingProblem.ERROR_INJECTION).task();
         try (Editor.Applied applied = rome.apply(task, 1)) {
             return lm.model().weights().get(name).toFloatArray();
         }

@@ -72,7 +72,7 @@ class MonitoringAgainstServiceTest {
         // Analysis data: one testbed fact no other test uses, and one unreadable message for a dead letter.
         HttpResponse<String> accepted = HTTP.send(HttpRequest.newBuilder(base.resolve("api/facts"))
                 .header("Content-Type", "application/x-ndjson").header("X-API-Key", "test-key")
-                .POST(HttpRequest.BodyPublishers.ofString(FactIntake.json(Testbed.facts().get(80)))).build(),
+                .POST(HttpRequest.BodyPublishers.ofString(FactIntake.json(Testbed.GPT2.facts().get(80)))).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(202, accepted.statusCode(), accepted.body());
         KafkaTestSupport.send("locus.facts", "deploy-monitoring-not-json", "not json".getBytes(StandardCharsets.UTF_8));

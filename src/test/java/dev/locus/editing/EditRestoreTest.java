@@ -16,7 +16,7 @@ class EditRestoreTest {
 
     @Test
     void everyEditIsUndoneExactly() {
-        try (LanguageModel lm = Testbed.load()) {
+        try (LanguageModel lm = Testbed.GPT2.load()) {
             Map<String, float[]> loaded = new HashMap<>();
             lm.model().weights().asMap().forEach((name, w) -> loaded.put(name, w.toFloatArray()));
             KeyStatistics statistics = TestbedEditing.statistics(lm);
@@ -32,7 +32,7 @@ class EditRestoreTest {
                     // fails midway: MEMIT rejects a non-finite update
                     new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, Double.NaN, 0)));
             EditEvaluator evaluator = new EditEvaluator(lm, 0.2, 1);
-            List<Fact> facts = Testbed.facts();
+            List<Fact> facts = Testbed.GPT2.facts();
             int failed = 0;
             for (int i = 0; i < 100; i++) {
                 Fact f = facts.get(i % 7);

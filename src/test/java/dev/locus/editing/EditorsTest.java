@@ -19,8 +19,8 @@ class EditorsTest {
 
     @BeforeAll
     static void load() {
-        lm = Testbed.load();
-        fact = Testbed.facts().get(1);
+        lm = Testbed.GPT2.load();
+        fact = Testbed.GPT2.facts().get(1);
     }
 
     @AfterAll

@@ -30,7 +30,7 @@ class RomeEditorTest {
 
     @BeforeAll
     static void setUp() {
-        lm = Testbed.load();
+        lm = Testbed.GPT2.load();
         statistics = TestbedEditing.statistics(lm);
     }
 
@@ -53,7 +53,7 @@ class RomeEditorTest {
     void theEditMapsItsAnchorKeyToValueStarAndLeavesKeysOrthogonalToCInverseKStarAlone(RomeSettings.Anchor anchor) {
         RomeSettings settings = new RomeSettings(TESTBED.value(), TESTBED.covarianceRidge(), anchor);
         RomeEditor rome = new RomeEditor(lm, statistics, ContextPrefixes.standard(lm, 0), settings);
-        Fact f = Testbed.facts().get(3);
+        Fact f = Testbed.GPT2.facts().get(3);
         EditTask task = EditTask.raise(f.prompt(), f.subject(), f.targetNew());
         int layer = 2;
         float[] before = lm.model().weights().get(lm.model().editSite(layer).weightName()).toFloatArray();

@@ -9,6 +9,6 @@ final class TestbedEditing {
     private TestbedEditing() {}
 
     static KeyStatistics statistics(LanguageModel lm) {
-        return Testbed.keyStatistics(lm, Path.of("target", "locus-cache"), s -> {});
+        return Testbed.GPT2.keyStatistics(lm, Path.of("target", "locus-cache"), s -> {});
     }
 }

@@ -17,7 +17,7 @@ class UpdateSelectivityTest {
 
     @BeforeAll
     static void setUp() {
-        lm = Testbed.load();
+        lm = Testbed.GPT2.load();
         statistics = TestbedEditing.statistics(lm);
     }
 
@@ -28,7 +28,7 @@ class UpdateSelectivityTest {
 
     @Test
     void withTheEmptyPrefixAloneThePromptReceivesTheWholeUpdateAndNeighboursLess() {
-        Fact f = Testbed.facts().get(3);
+        Fact f = Testbed.GPT2.facts().get(3);
         // k* is then the prompt's own key, so uᵀk = 1 exactly at its last subject token, whatever the ridge
         for (double ridge : new double[] {0, 1}) {
             UpdateSelectivity.Report r = UpdateSelectivity.measure(lm, statistics, List.of(""), f, 1, ridge);
@@ -39,7 +39,7 @@ class UpdateSelectivityTest {
 
     @Test
     void aRidgeSpreadsTheUpdate() {
-        Fact f = Testbed.facts().get(3);
+        Fact f = Testbed.GPT2.facts().get(3);
         List<String> prefixes = ContextPrefixes.standard(lm, 0);
         UpdateSelectivity.Report none = UpdateSelectivity.measure(lm, statistics, prefixes, f, 0, 0);
         UpdateSelectivity.Report heavy = UpdateSelectivity.measure(lm, statistics, prefixes, f, 0, 1);

@@ -18,7 +18,7 @@ class FactFilesTest {
 
     @Test
     void readsLocusJsonLinesAsTheyAre() throws IOException {
-        assertEquals(Testbed.facts(), FactFiles.read(Testbed.directory().resolve("facts.jsonl")));
+        assertEquals(Testbed.GPT2.facts(), FactFiles.read(Testbed.GPT2.directory().resolve("facts.jsonl")));
     }
 
     @Test
@@ -40,7 +40,7 @@ class FactFilesTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FactFiles.read(file));
         assertTrue(e.getMessage().contains("record 0"), e.getMessage());
         Path lines = tmp.resolve("facts.jsonl");
-        Files.writeString(lines, Files.readAllLines(Testbed.directory().resolve("facts.jsonl")).get(0) + "\nnot json\n");
+        Files.writeString(lines, Files.readAllLines(Testbed.GPT2.directory().resolve("facts.jsonl")).get(0) + "\nnot json\n");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> FactFiles.read(lines)).getMessage().contains("line 2"));
     }
 }

@@ -49,7 +49,7 @@ class EmittedEventsValidateTest {
 
     @Test
     void everyEmittedRecordValidatesAgainstItsSchema() throws Exception {
-        List<Fact> good = List.of(Testbed.facts().get(60), Testbed.facts().get(61));
+        List<Fact> good = List.of(Testbed.GPT2.facts().get(60), Testbed.GPT2.facts().get(61));
         HttpResponse<String> accepted = HTTP.send(HttpRequest.newBuilder(base.resolve("api/facts"))
                 .header("Content-Type", "application/x-ndjson").header("X-API-Key", "test-key")
                 .POST(HttpRequest.BodyPublishers.ofString(good.stream().map(FactIntake::json).collect(Collectors.joining("\n"))))

@@ -48,7 +48,7 @@ class EventSchemasTest {
 
     @BeforeAll
     static void produceResults() throws Exception {
-        List<Fact> facts = Testbed.facts();
+        List<Fact> facts = Testbed.GPT2.facts();
         Fact known = facts.get(0);
         // The same prompt with another relation's object: the model does not know it, so it is skipped.
         String otherObject = facts.stream().filter(f -> !f.relationId().equals(known.relationId())).findFirst().orElseThrow().targetTrue();
@@ -109,7 +109,7 @@ class EventSchemasTest {
 
     @Test
     void factsValidate() {
-        for (Fact fact : Testbed.facts().subList(0, 50)) {
+        for (Fact fact : Testbed.GPT2.facts().subList(0, 50)) {
             EventSchemas.requireValid(EventSchemas.FACT, FactIntake.json(fact));
             EventSchemas.requireValid(EventSchemas.FACT, FactIntake.json(fact, List.of("testbed")));
         }
@@ -117,7 +117,7 @@ class EventSchemasTest {
 
     @Test
     void deadLettersValidate() throws Exception {
-        Fact fact = Testbed.facts().get(0);
+        Fact fact = Testbed.GPT2.facts().get(0);
         FactIntake intake = new FactIntake(FactIntake.Limits.defaults());
         List<byte[]> bad = List.of(
                 "this is not json".getBytes(StandardCharsets.UTF_8),

@@ -52,7 +52,7 @@ class ServiceEndToEndTest {
 
     @Test
     void factsInResultsOutBadInputDeadLettered() throws Exception {
-        List<Fact> good = Testbed.facts().subList(20, 24);
+        List<Fact> good = Testbed.GPT2.facts().subList(20, 24);
         Fact template = good.get(0); // malformed variants of a good fact go first, so they do not queue behind model work
         Map<String, byte[]> bad = new LinkedHashMap<>();
         bad.put("not_json", "this is not json".getBytes(StandardCharsets.UTF_8));
@@ -128,7 +128,7 @@ class ServiceEndToEndTest {
 
     @Test
     void submissionsNeedAValidKeyAndBadBatchesAreRefusedWithReasons() throws Exception {
-        String fact = FactIntake.json(Testbed.facts().get(30));
+        String fact = FactIntake.json(Testbed.GPT2.facts().get(30));
         assertEquals(401, post(fact, null).statusCode());
         assertEquals(403, post(fact, "wrong").statusCode());
         assertEquals(401, postWithToken(fact, OidcTestKeys.forgedToken()).statusCode(), "a token signed by another key");

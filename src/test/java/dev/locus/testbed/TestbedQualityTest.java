@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The shipped testbed model knows its facts: the bar every other test and the demo stand on. */
+/** Each shipped testbed model knows its facts: the bar every other test and the demo stand on. */
 class TestbedQualityTest {
 
     /** Fraction of prompts whose greedy continuation is exactly the target's tokens. */
@@ -30,11 +32,13 @@ class TestbedQualityTest {
         return (double) correct / ids.size();
     }
 
-    @Test
-    void testbedModelKnowsItsFacts() {
-        List<Fact> facts = Testbed.facts();
+    @ParameterizedTest
+    @EnumSource(Testbed.class)
+    void testbedModelKnowsItsFacts(Testbed testbed) throws Exception {
+        List<Fact> facts = testbed.facts();
         assertTrue(facts.size() >= 1000, "at least 1000 facts, got " + facts.size());
-        try (LanguageModel lm = Testbed.load()) {
+        assertTrue(Files.size(testbed.directory().resolve("model.safetensors")) <= 25_000_000, "a testbed ships in ≤ 25 MB");
+        try (LanguageModel lm = testbed.load()) {
             assertTrue(lm.dimensions().layers() >= 8);
             List<String> main = facts.stream().map(Fact::prompt).toList();
             List<String> mainTargets = facts.stream().map(Fact::targetTrue).toList();
@@ -55,7 +59,7 @@ class TestbedQualityTest {
                     meanP += p / main.size();
                 }
             }
-            System.out.printf("testbed: main accuracy %.4f, paraphrase accuracy %.4f, mean p(true) %.4f%n",
+            System.out.printf(testbed.label() + ": main accuracy %.4f, paraphrase accuracy %.4f, mean p(true) %.4f%n",
                     mainAccuracy, paraphraseAccuracy, meanP);
             assertTrue(mainAccuracy >= 0.95, "main-prompt accuracy " + mainAccuracy);
             assertTrue(paraphraseAccuracy >= 0.90, "paraphrase accuracy " + paraphraseAccuracy);

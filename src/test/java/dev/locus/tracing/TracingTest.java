@@ -24,9 +24,9 @@ class TracingTest {
 
     @BeforeAll
     static void load() {
-        lm = Testbed.load();
-        facts = Testbed.facts();
-        sigma = Testbed.noiseSigma(lm);
+        lm = Testbed.GPT2.load();
+        facts = Testbed.GPT2.facts();
+        sigma = Testbed.GPT2.noiseSigma(lm);
     }
 
     @AfterAll

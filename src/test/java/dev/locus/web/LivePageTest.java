@@ -68,7 +68,7 @@ class LivePageTest {
         long baseline = rewriteObservations(before);
         double completed = before.get("progress").get("completed").asDouble();
 
-        String facts = Stream.of(40, 41).map(i -> FactIntake.json(Testbed.facts().get(i))).collect(Collectors.joining("\n"));
+        String facts = Stream.of(40, 41).map(i -> FactIntake.json(Testbed.GPT2.facts().get(i))).collect(Collectors.joining("\n"));
         HttpResponse<String> accepted = postFacts(facts);
         assertEquals(202, accepted.statusCode(), accepted.body());
         JsonNode settled = awaitSettled(s -> s.get("progress").get("completed").asDouble() >= completed + 2
@@ -91,7 +91,7 @@ class LivePageTest {
             String shownBefore = browser.script("window.__sameDocument = 'no reload';"
                     + " return document.querySelector('td[data-metric=rewrite][data-stat=observations]').textContent").asText();
             assertEquals(rewriteObservations(now), Long.parseLong(shownBefore.replace(",", "")));
-            assertEquals(202, postFacts(FactIntake.json(Testbed.facts().get(42))).statusCode());
+            assertEquals(202, postFacts(FactIntake.json(Testbed.GPT2.facts().get(42))).statusCode());
             browser.await("return +document.querySelector('td[data-metric=rewrite][data-stat=observations]').textContent.replace(/,/g, '') > "
                     + rewriteObservations(now), Duration.ofSeconds(600), "the observation count on the open page to grow");
             assertEquals("no reload", browser.script("return window.__sameDocument").asText(), "updated in place, not reloaded");
