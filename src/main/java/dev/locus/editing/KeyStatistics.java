@@ -27,12 +27,18 @@ import java.util.function.Consumer;
 
 /**
  * The uncentred covariance C = E[k kᵀ] of the MLP keys of each layer over a text corpus, which
- * ROME and MEMIT use to disturb other keys as little as possible. Computed once for all layers
- * in one sweep over the corpus, written to {@code cacheDir} under a name that carries a
- * fingerprint of the weights and the corpus, and read back from there on later runs.
+ * ROME and MEMIT use to disturb other keys as little as possible. Computed when a layer is first
+ * asked for, together with as many other uncached layers as {@link #SWEEP_BYTES} holds (every layer
+ * of a small model, in one sweep over the corpus; two of a 1B model's 8192-wide MLP, which would
+ * need 8.6 GB for all sixteen), written to {@code cacheDir} under a name that carries a fingerprint
+ * of the weights and the corpus, and read back from there on later runs. Each layer's C is a sum of
+ * its own keys' products, so it does not depend on which layers shared its sweep.
  */
 public final class KeyStatistics {
     private static final int BATCH = 64;
+
+    /** The float64 sums one sweep over the corpus keeps (inner² · 8 bytes a layer, plus one product at a time). */
+    static final long SWEEP_BYTES = 2L << 30;
 
     private final LanguageModel lm;
     private final List<String> corpus;
@@ -76,11 +82,11 @@ public final class KeyStatistics {
         return inverse;
     }
 
-    /** C of {@code layer} in float64, [inner, inner], from the disk cache or computed (for every layer) now. */
+    /** C of {@code layer} in float64, [inner, inner], from the disk cache or computed (with other uncached layers) now. */
     public NDArray covariance(int layer) {
         Path file = cacheFile(layer);
         if (!Files.exists(file)) {
-            computeAll();
+            compute(sweep(layer));
         }
         int inner = lm.dimensions().mlpWidth();
         try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
@@ -97,8 +103,29 @@ public final class KeyStatistics {
         return cacheDir.resolve("keycov-" + fingerprint + "-layer" + layer + ".bin");
     }
 
-    private void computeAll() {
-        int layers = lm.dimensions().layers();
+    /** {@code first} and the uncached layers nearest to it, as many as {@link #SWEEP_BYTES} holds, in ascending order. */
+    List<Integer> sweep(int first) {
+        long inner = lm.dimensions().mlpWidth();
+        long fit = Math.max(1, SWEEP_BYTES / (inner * inner * 8) - 1);
+        return nearest(first, lm.dimensions().layers(), fit, l -> Files.exists(cacheFile(l)));
+    }
+
+    /** {@code first} and up to {@code fit} − 1 of the layers nearest to it (the higher first at equal distance) that are not {@code cached}. */
+    static List<Integer> nearest(int first, int layers, long fit, java.util.function.IntPredicate cached) {
+        List<Integer> out = new ArrayList<>(List.of(first));
+        for (int d = 1; d < layers && out.size() < fit; d++) {
+            for (int l : new int[] {first + d, first - d}) {
+                if (l >= 0 && l < layers && out.size() < fit && !cached.test(l)) {
+                    out.add(l);
+                }
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    void compute(List<Integer> sweep) {
+        int layers = sweep.size();
         int inner = lm.dimensions().mlpWidth();
         long start = System.nanoTime();
         List<long[]> texts = new ArrayList<>();
@@ -128,20 +155,21 @@ public final class KeyStatistics {
                     Hooks hooks = Hooks.none();
                     Intervention.Capture[] keys = new Intervention.Capture[layers];
                     for (int l = 0; l < layers; l++) {
-                        keys[l] = hooks.capture(HookPoint.mlpKey(l));
+                        keys[l] = hooks.capture(HookPoint.mlpKey(sweep.get(l)));
                     }
-                    lm.model().forward(tb.ids(), hooks);
+                    lm.model().streamInto(sweep.get(layers - 1) + 1, tb.ids(), hooks); // the blocks up to the last layer swept
+
                     for (int l = 0; l < layers; l++) {
                         NDArray k = keys[l].value().reshape(-1, inner).mul(mask); // padding rows contribute nothing
                         sums[l].addi(k.transpose().matMul(k).toType(DataType.FLOAT64, false));
                     }
                 }
-                progress.accept(String.format("key statistics: %d/%d texts, %.0fs", Math.min(texts.size(), i + BATCH),
+                progress.accept(String.format("key statistics of layers %s: %d/%d texts, %.0fs", sweep, Math.min(texts.size(), i + BATCH),
                         texts.size(), (System.nanoTime() - start) / 1e9));
             }
             Files.createDirectories(cacheDir);
             for (int l = 0; l < layers; l++) {
-                write(cacheFile(l), sums[l].div(count).toDoubleArray());
+                write(cacheFile(sweep.get(l)), sums[l].div(count).toDoubleArray());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write key statistics to " + cacheDir, e);
