@@ -128,38 +128,49 @@
 
   function readHash() {
     const params = new URLSearchParams(location.hash.replace(/^#/, ''));
-    return { model: params.get('model'), method: params.get('method'), problem: params.get('problem'), metric: params.get('metric') || 'rewrite' };
+    return { model: params.get('model'), version: params.get('version'), grid: params.get('grid'), method: params.get('method'),
+      problem: params.get('problem'), metric: params.get('metric') || 'rewrite' };
   }
 
   function writeHash() {
     const sel = state.selection;
     const params = new URLSearchParams();
-    for (const k of ['model', 'method', 'problem', 'metric']) if (sel[k]) params.set(k, sel[k]);
+    for (const k of SELECTS) if (sel[k]) params.set(k, sel[k]);
     history.replaceState(null, '', '#' + params.toString());
   }
 
+  const SELECTS = ['model', 'version', 'grid', 'method', 'problem', 'metric'];
+  const sameRun = (g, sel) => g.model === sel.model && g.model_version === sel.version && g.grid_id === sel.grid;
   const unique = (xs) => [...new Set(xs)];
   const pick = (options, ...wanted) => wanted.find((w) => options.includes(w)) ?? options[0] ?? null;
   const editGroups = () => (state.stats && state.stats.groups ? state.stats.groups : []).filter((g) => g.method !== '*');
   const observations = (g) => Math.max(0, ...Object.values(g.analysis || {}).map((a) => num(a.observations) || 0));
 
-  /** Keeps the user's choice where it still exists, else the first group with data. */
+  /** Keeps the user's choice where it still exists, else the first group with data. Versions and grids are never pooled. */
   function resolveSelection() {
     const groups = editGroups();
     const sel = state.selection;
     const fallback = groups.find((g) => observations(g) > 0) || groups[0] || {};
-    // Models from every group, the per-model trace counts too, so a model shows before its first edit.
-    const models = unique((state.stats.groups || []).map((g) => g.model));
+    // From every group, the per-version trace counts too, so a model or version shows before its first edit.
+    const all = state.stats.groups || [];
+    const models = unique(all.map((g) => g.model));
     sel.model = pick(models, sel.model, fallback.model);
-    const methods = unique(groups.filter((g) => g.model === sel.model).map((g) => g.method));
+    const versions = unique(all.filter((g) => g.model === sel.model).map((g) => g.model_version));
+    sel.version = pick(versions, sel.version, fallback.model_version);
+    const grids = unique(all.filter((g) => g.model === sel.model && g.model_version === sel.version).map((g) => g.grid_id));
+    sel.grid = pick(grids, sel.grid, fallback.grid_id);
+    const shown = groups.filter((g) => sameRun(g, sel));
+    const methods = unique(shown.map((g) => g.method));
     sel.method = pick(methods, sel.method, fallback.method);
-    const problems = unique(groups.filter((g) => g.model === sel.model && g.method === sel.method).map((g) => g.problem));
+    const problems = unique(shown.filter((g) => g.method === sel.method).map((g) => g.problem));
     sel.problem = pick(problems, sel.problem, fallback.problem);
-    const group = groups.find((g) => g.model === sel.model && g.method === sel.method && g.problem === sel.problem) || null;
+    const group = shown.find((g) => g.method === sel.method && g.problem === sel.problem) || null;
     const present = group ? Object.keys(group.analysis || {}) : [];
     const metrics = METRICS.concat(present.filter((m) => !METRICS.includes(m)));
     sel.metric = pick(metrics, sel.metric, 'rewrite');
     fillSelect($('model'), models, sel.model);
+    fillSelect($('version'), versions, sel.version);
+    fillSelect($('grid'), grids, sel.grid);
     fillSelect($('method'), methods, sel.method);
     fillSelect($('problem'), problems, sel.problem);
     fillSelect($('metric'), metrics, sel.metric);
@@ -201,10 +212,10 @@
     for (const k of ['received', 'completed', 'in_flight', 'rejected']) setText(`[data-progress="${k}"]`, count(p[k]));
     const reasons = Object.entries(p.rejected_by_reason || {}).filter(([, n]) => num(n) > 0).sort((a, b) => num(b[1]) - num(a[1]));
     $('reasons').replaceChildren(...reasons.map(([r, n]) => el('li', { 'data-reason': r }, el('code', {}, r), el('span', {}, count(n)))));
-    const model = state.selection.model;
-    const perModel = (stats.groups || []).find((g) => g.method === '*' && g.model === model);
+    const sel = state.selection;
+    const perModel = (stats.groups || []).find((g) => g.method === '*' && sameRun(g, sel));
     setText('[data-progress="traced"]', perModel ? count(perModel.traced) : '–');
-    $('traced-model').textContent = model ? `(${model})` : '';
+    $('traced-model').textContent = sel.model ? `(${sel.model} ${sel.version})` : '';
     $('skipped').textContent = perModel && num(perModel.skipped) > 0 ? `${count(perModel.skipped)} skipped by the filter` : '';
     setText('[data-progress="edits"]', group ? count(group.edits) : '–');
     $('failed').textContent = group && num(group.failed_edits) > 0 ? `${count(group.failed_edits)} failed` : '';
@@ -283,11 +294,12 @@
 
   /** The sample for the group if it is the one on screen; asks for a fresh one when the group has moved on. */
   function currentSample(group) {
-    const key = [group.model, group.method, group.problem].join('\u0000');
+    const key = [group.model, group.model_version, group.grid_id, group.method, group.problem].join('\u0000');
     const version = `${key}\u0000${group.edits}`;
     if ((!state.sample || state.sample.version !== version) && !state.sampleLoading) {
       state.sampleLoading = true;
-      const query = new URLSearchParams({ model: group.model, method: group.method, problem: group.problem });
+      const query = new URLSearchParams({ model: group.model, version: group.model_version, grid: group.grid_id,
+        method: group.method, problem: group.problem });
       fetch('api/stats/sample?' + query, { cache: 'no-store' })
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
         .then((body) => { state.sample = { version, key, points: body.points || [], capacity: body.capacity }; })
@@ -371,7 +383,7 @@
       table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { class: 'na', 'data-empty': 'true' }, WAITING))));
       return;
     }
-    const head = el('tr', {}, el('th', {}, `${group.model} · ${group.method} · ${group.problem}`),
+    const head = el('tr', {}, el('th', {}, `${group.model} ${group.model_version} · ${group.method} · ${group.problem}`),
       metrics.map((m) => el('th', { class: m === selected ? 'selected' : null, 'data-metric': m }, m)));
     const body = ROWS.map(([stat, label, format]) => el('tr', { 'data-stat': stat }, el('th', { scope: 'row' }, label),
       metrics.map((m) => {
@@ -439,7 +451,7 @@
     tick();
   }
 
-  for (const id of ['model', 'method', 'problem', 'metric']) {
+  for (const id of SELECTS) {
     $(id).addEventListener('change', (event) => {
       state.selection[id] = event.target.value;
       writeHash();

@@ -19,7 +19,6 @@ import dev.locus.bench.ModelOption;
 import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.TracingSettings;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;

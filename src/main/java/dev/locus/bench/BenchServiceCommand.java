@@ -6,11 +6,11 @@ import dev.locus.bench.ServiceReport.ServiceBatch;
 import dev.locus.bench.ServiceReport.Work;
 import dev.locus.config.LocusConfig;
 import dev.locus.facts.Fact;
-import dev.locus.facts.FactFiles;
 import dev.locus.stream.StudySettingsMapping;
 import dev.locus.study.FactStudyRunner;
 import dev.locus.study.ResultEvent;
 import dev.locus.study.StudySettings;
+import dev.locus.testbed.ModelSource;
 import dev.locus.testbed.Testbed;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.TraceOutcome;
@@ -74,7 +74,11 @@ public class BenchServiceCommand implements Runnable {
             description = "index of the warm-up fact among the facts; the timed ones follow it (default: ${DEFAULT-VALUE})")
     int from;
 
-    @Option(names = "--facts-file", description = "facts (JSON lines, or a CounterFact JSON array) instead of the testbed's own")
+    @Option(names = "--model", description = "testbed, testbed-llama or a Hugging Face checkpoint directory (default: locus.model.dir, "
+            + "else testbed); a directory's facts.jsonl and corpus.txt are its default facts and key-statistics text")
+    String model;
+
+    @Option(names = "--facts-file", description = "facts (JSON lines, or a CounterFact JSON array) instead of the model's facts.jsonl")
     Path factsFile;
 
     @Option(names = "--layers", split = ",", description = "layers to edit (default: every layer, as the demo)")
@@ -107,9 +111,12 @@ public class BenchServiceCommand implements Runnable {
         System.setProperty("ai.djl.pytorch.num_interop_threads", Integer.toString(interopThreads));
         System.out.printf("load average at start: %s%n", Measure.loadAverage());
 
-        StudySettings base = StudySettingsMapping.from(config);
+        StudySettings configured = StudySettingsMapping.from(config);
+        StudySettings base = model == null ? configured
+                : configured.withModel(new StudySettings.Model(Path.of(model), configured.model().name(), configured.model().version(),
+                        configured.model().device()));
         StudySettings s = layers == null ? base : base.withEdits(base.edits().withLayers(layers));
-        List<Fact> all = facts();
+        List<Fact> all = ModelSource.of(s.model().dir()).facts(factsFile);
         int needed = from + 1 + rounds * facts;
         if (needed > all.size()) {
             throw new IllegalArgumentException("need " + needed + " facts from index 0, have " + all.size());
@@ -206,17 +213,6 @@ public class BenchServiceCommand implements Runnable {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
-    private List<Fact> facts() {
-        if (factsFile == null) {
-            return Testbed.GPT2.facts();
-        }
-        try {
-            return FactFiles.read(factsFile);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + factsFile, e);
-        }
-    }
-
     /** Studies one fact through the library; the sink only counts events and adds up the durations they carry. */
     private static Work study(FactStudyRunner runner, Fact fact) {
         int[] n = {0};
@@ -304,7 +300,8 @@ public class BenchServiceCommand implements Runnable {
             cmd.add("-Dlocus.tracing.noise-subjects=" + s.tracing().noiseSubjects().toAbsolutePath());
         }
         if (s.model().dir() != null) {
-            cmd.add("-Dlocus.model.dir=" + s.model().dir().toAbsolutePath());
+            String dir = s.model().dir().toString();
+            cmd.add("-Dlocus.model.dir=" + (Testbed.named(dir).isPresent() ? dir : s.model().dir().toAbsolutePath()));
         }
         if (s.model().name() != null) {
             cmd.add("-Dlocus.model.name=" + s.model().name());

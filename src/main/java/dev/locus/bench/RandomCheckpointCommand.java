@@ -4,7 +4,6 @@ import dev.locus.model.SavableTransformer;
 import dev.locus.testbed.ModelSource;
 import dev.locus.testbed.Testbed;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

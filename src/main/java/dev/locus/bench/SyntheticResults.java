@@ -96,7 +96,7 @@ public final class SyntheticResults {
         EditResult edit = edit(random, factId, method, problem, layer, model.equals("testbed") ? 3 : 10);
         String id = Sha256.hex(fingerprint + "|" + gridId + "|" + factId + "|edit|" + method + "|" + problem + "|" + layer)
                 .substring(0, 32);
-        return new ResultEvent.Edit(id, "edit", model, fingerprint, factId, gridId, grid, edit);
+        return new ResultEvent.Edit(id, "edit", model, fingerprint, fingerprint, factId, gridId, grid, edit);
     }
 
     /** Scores that fall with the layer, as ROME's do on the testbed; a tracing value peaking in the early layers. */

@@ -48,6 +48,10 @@ public interface LocusConfig {
         @WithDefault("locus.stats")
         String stats();
 
+        /** Model-version announcements, compacted, keyed name|version (schemas/model-announcement.schema.json). */
+        @WithDefault("locus.models")
+        String models();
+
         /** Create missing topics at start (partitions below); off where an operator manages topics. */
         @WithDefault("true")
         boolean create();
@@ -64,6 +68,12 @@ public interface LocusConfig {
         Optional<Path> dir();
 
         Optional<String> name();
+
+        /**
+         * The version results are tagged with; statistics are kept per version and never pooled across versions.
+         * Absent = the fingerprint of the weights, so a checkpoint with new weights under the same name is a new version.
+         */
+        Optional<String> version();
 
         /** cpu, gpu or gpu:N; a GPU needs the CUDA image (docker/Dockerfile.cuda). */
         @WithDefault("cpu")
@@ -138,8 +148,14 @@ public interface LocusConfig {
         /** Keys accepted in the X-API-Key header of fact submissions; absent = only OIDC bearer tokens are accepted. */
         Optional<List<String>> keys();
 
-        /** Role (groups claim) an OIDC token needs to submit facts; absent = any valid token. */
+        /** Role (groups claim) an OIDC token needs to submit facts and announce model versions; absent = any valid token. */
         Optional<String> submitRole();
+
+        /**
+         * The secret of the MLflow webhook that posts model_version.created to /api/models/mlflow (the one given to
+         * MLflow's create_webhook); absent = that endpoint is off.
+         */
+        Optional<String> mlflowWebhookSecret();
     }
 
     interface Demo {

@@ -22,8 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Runs the {@link ResultsAggregator} when this instance has the aggregator role, keeps its latest
  * view for REST and the page, streams each new view to server-sent-event subscribers, and
- * exposes the analysis as Micrometer gauges. Tags: model, method, problem, metric, plus
- * predictors or layer where a figure has them: bounded by the grid, never per fact.
+ * exposes the analysis as Micrometer gauges. Tags: model, version, grid, method, problem, metric,
+ * plus predictors or layer where a figure has them: bounded by the versions and grids (a few per
+ * model) and the grid's layers, never per fact.
  */
 @ApplicationScoped
 public class AggregatorService {
@@ -83,7 +84,7 @@ public class AggregatorService {
     private void update(List<StatsState.GroupView> newView) {
         view = newView;
         for (StatsState.GroupView g : newView) {
-            Tags model = Tags.of("model", g.model());
+            Tags model = Tags.of("model", g.model(), "version", g.version(), "grid", g.grid());
             if (g.method().equals("*")) {
                 gauge("locus_facts_traced", model, g.traced());
                 gauge("locus_facts_skipped_by_filter", model, g.skipped());

@@ -15,7 +15,7 @@ import dev.locus.study.ResultEvent;
 public record Observation(StatsState.GroupKey group, long id, Kind kind, StatsState.Point point) {
     public enum Kind { TRACE, SKIPPED, EDIT, FAILED_EDIT }
 
-    /** A record that is no result event the aggregator can count: not JSON, an unknown type, no model, no usable id. */
+    /** A record that is no result event the aggregator can count: not JSON, an unknown type, no model or grid, no usable id. */
     public static final class Unreadable extends Exception {
         Unreadable(String message) {
             super(message);
@@ -47,16 +47,21 @@ public record Observation(StatsState.GroupKey group, long id, Kind kind, StatsSt
         if (absent(event.model())) {
             throw new Unreadable("no model");
         }
+        // Results of workers from before versions carry none: their weights' fingerprint is their version, as it is now by default.
+        String version = !absent(event.modelVersion()) ? event.modelVersion() : event.modelFingerprint();
+        if (absent(version) || absent(event.gridId())) {
+            throw new Unreadable("no model version or fingerprint, or no grid id");
+        }
         long id = idPrefix(event.id());
         if (!(event instanceof ResultEvent.Edit e)) {
-            return new Observation(new StatsState.GroupKey(event.model(), "*", "*"), id,
+            return new Observation(new StatsState.GroupKey(event.model(), version, event.gridId(), "*", "*"), id,
                     event instanceof ResultEvent.Trace ? Kind.TRACE : Kind.SKIPPED, null);
         }
         EditResult edit = e.edit();
         if (edit == null || absent(edit.method()) || absent(edit.problem()) || edit.layer() < 0) {
             throw new Unreadable("an edit without its method, problem or layer");
         }
-        StatsState.GroupKey group = new StatsState.GroupKey(e.model(), edit.method(), edit.problem());
+        StatsState.GroupKey group = new StatsState.GroupKey(e.model(), version, e.gridId(), edit.method(), edit.problem());
         if (!"ok".equals(edit.status())) {
             return new Observation(group, id, Kind.FAILED_EDIT, null);
         }

@@ -179,7 +179,13 @@ public final class ResultsAggregator implements AutoCloseable {
                     continue;
                 }
                 try {
-                    latest.put(record.key(), JSON.readValue(record.value(), StatsState.GroupSnapshot.class));
+                    StatsState.GroupSnapshot snapshot = JSON.readValue(record.value(), StatsState.GroupSnapshot.class);
+                    if (snapshot.version() == null || snapshot.grid() == null) {
+                        // Written before versions: without them its results cannot be placed, so they are read again instead.
+                        LOG.infof("ignoring snapshot %s from before model versions; its results are read again", record.key());
+                        continue;
+                    }
+                    latest.put(record.key(), snapshot);
                 } catch (Exception e) {
                     LOG.warnf("ignoring an unreadable snapshot %s: %s", record.key(), e.getMessage());
                 }

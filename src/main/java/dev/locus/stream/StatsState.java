@@ -15,9 +15,11 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * What the aggregator knows: per (model, method, problem) the per-layer sufficient statistics of
- * every metric, and the ids of the results already counted, so a redelivered or replayed result
- * counts once. Trace and skipped events count per model (method and problem "*"). No Kafka here:
+ * What the aggregator knows: per (model, version, grid, method, problem) the per-layer sufficient
+ * statistics of every metric, and the ids of the results already counted, so a redelivered or
+ * replayed result counts once. Versions and grids are never pooled: a redeployed model with other
+ * weights, or a changed grid, starts groups of its own. Trace and skipped events count per model,
+ * version and grid (method and problem "*"). No Kafka here:
  * the aggregator reads each result into an {@link Observation}, feeds it in, and snapshots it.
  * <p>
  * Besides the statistics, each group keeps its latest {@link #SAMPLE_SIZE} observations as they
@@ -35,14 +37,18 @@ public final class StatsState {
     /** One successful edit as observed: layer, tracing value at that layer and the four scores. */
     public record Point(int layer, double tracing, double rewrite, double paraphrase, double neighborhood, double overall) {}
 
-    public record GroupKey(String model, String method, String problem) implements Comparable<GroupKey> {
+    public record GroupKey(String model, String version, String grid, String method, String problem) implements Comparable<GroupKey> {
+        private static final java.util.Comparator<GroupKey> ORDER = java.util.Comparator.comparing(GroupKey::model)
+                .thenComparing(GroupKey::version).thenComparing(GroupKey::grid).thenComparing(GroupKey::method)
+                .thenComparing(GroupKey::problem);
+
         @Override
         public int compareTo(GroupKey o) {
-            return (model + "\u0000" + method + "\u0000" + problem).compareTo(o.model + "\u0000" + o.method + "\u0000" + o.problem);
+            return ORDER.compare(this, o);
         }
 
         String text() {
-            return model + "|" + method + "|" + problem;
+            return model + "|" + version + "|" + grid + "|" + method + "|" + problem;
         }
     }
 
@@ -50,6 +56,8 @@ public final class StatsState {
     public record GroupSnapshot(
             String aggregator,
             String model,
+            @JsonProperty("model_version") String version,
+            @JsonProperty("grid_id") String grid,
             String method,
             String problem,
             long traced,
@@ -66,7 +74,8 @@ public final class StatsState {
      * A read-only view of one group, for metrics, REST and the page. {@code latest} (oldest first,
      * at most {@link #SAMPLE_SIZE}) is left out of the stats JSON; the page fetches it for one group.
      */
-    public record GroupView(String model, String method, String problem, long traced, long skipped, long edits,
+    public record GroupView(String model, @JsonProperty("model_version") String version, @JsonProperty("grid_id") String grid,
+                            String method, String problem, long traced, long skipped, long edits,
                             @JsonProperty("failed_edits") long failedEdits, Map<String, LayerStatistics.Analysis> analysis,
                             @JsonIgnore List<Point> latest) {}
 
@@ -116,7 +125,8 @@ public final class StatsState {
 
     public List<GroupView> view() {
         List<GroupView> out = new ArrayList<>();
-        groups.forEach((key, g) -> out.add(new GroupView(key.model(), key.method(), key.problem(), g.traced, g.skipped, g.edits,
+        groups.forEach((key, g) -> out.add(new GroupView(key.model(), key.version(), key.grid(), key.method(), key.problem(),
+                g.traced, g.skipped, g.edits,
                 g.failedEdits, analyses(g), List.copyOf(g.latest))));
         return out;
     }
@@ -127,13 +137,14 @@ public final class StatsState {
         return out;
     }
 
-    /** Snapshot records keyed {@code aggregator|model|method|problem}, all stamped with the offsets they cover. */
+    /** Snapshot records keyed {@code aggregator|model|version|grid|method|problem}, all stamped with the offsets they cover. */
     public Map<String, GroupSnapshot> snapshots(String aggregator, Map<Integer, Long> offsets, String now) {
         Map<String, GroupSnapshot> out = new LinkedHashMap<>();
         groups.forEach((key, g) -> {
             Map<String, LayerStatistics.Snapshot> statistics = new LinkedHashMap<>();
             g.metrics.forEach((metric, stats) -> statistics.put(metric, stats.snapshot()));
-            out.put(aggregator + "|" + key.text(), new GroupSnapshot(aggregator, key.model(), key.method(), key.problem(), g.traced,
+            out.put(aggregator + "|" + key.text(), new GroupSnapshot(aggregator, key.model(), key.version(), key.grid(),
+                    key.method(), key.problem(), g.traced,
                     g.skipped, g.edits, g.failedEdits, packIds(g.counted), statistics, analyses(g), Map.copyOf(offsets), now));
         });
         return out;
@@ -148,7 +159,7 @@ public final class StatsState {
         g.failedEdits = s.failedEdits();
         g.counted.addAll(unpackIds(s.countedIds()));
         s.statistics().forEach((metric, snap) -> g.metrics.put(metric, LayerStatistics.fromSnapshot(snap)));
-        groups.put(new GroupKey(s.model(), s.method(), s.problem()), g);
+        groups.put(new GroupKey(s.model(), s.version(), s.grid(), s.method(), s.problem()), g);
     }
 
     /** Ids as 64-bit prefixes of their SHA-256 (a collision among a million results has odds of about 1 in 10⁷). */

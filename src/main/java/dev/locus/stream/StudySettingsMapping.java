@@ -14,7 +14,8 @@ public final class StudySettingsMapping {
     public static StudySettings from(LocusConfig c) {
         int[] layers = c.grid().layers().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).orElse(null);
         return new StudySettings(
-                new StudySettings.Model(c.model().dir().orElse(null), c.model().name().orElse(null), c.model().device()),
+                new StudySettings.Model(c.model().dir().orElse(null), c.model().name().orElse(null),
+                        c.model().version().orElse(null), c.model().device()),
                 new StudySettings.Edits(c.grid().methods(), c.grid().problems(), layers),
                 new StudySettings.Tracing(c.tracing().samples(), c.tracing().seed(), c.tracing().windows(),
                         c.tracing().noiseSigma().orElse(Double.NaN), c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean()),

@@ -46,6 +46,8 @@ public class TopicSetup {
         wanted.add(new NewTopic(t.results(), t.factPartitions(), (short) -1));
         wanted.add(new NewTopic(t.deadLetters(), 1, (short) -1));
         wanted.add(new NewTopic(t.stats(), 1, (short) -1).configs(Map.of("cleanup.policy", "compact", "max.message.bytes", "16777216")));
+        // One partition: every instance reads all announcements in one order, so the first of a version is the same everywhere.
+        wanted.add(new NewTopic(t.models(), 1, (short) -1).configs(Map.of("cleanup.policy", "compact")));
         try (Admin admin = Admin.create(clientSettings(kafka))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = wanted.stream().filter(n -> !existing.contains(n.name())).toList();

@@ -34,6 +34,7 @@ public final class FactStudyRunner implements AutoCloseable {
 
     private final LanguageModel lm;
     private final String modelName;
+    private final String version;
     private final String fingerprint;
     private final Grid grid;
     private final String gridId;
@@ -41,11 +42,12 @@ public final class FactStudyRunner implements AutoCloseable {
     private final List<EditingProblem> problems;
     private final EditingStudy study;
 
-    private FactStudyRunner(LanguageModel lm, String modelName, Grid grid, List<EditingMethod> methods, List<EditingProblem> problems,
-                            EditingStudy study) {
+    private FactStudyRunner(LanguageModel lm, String modelName, String version, Grid grid, List<EditingMethod> methods,
+                            List<EditingProblem> problems, EditingStudy study) {
         this.lm = lm;
         this.modelName = modelName;
         this.fingerprint = lm.model().weights().fingerprint();
+        this.version = version != null ? version : fingerprint;
         this.grid = grid;
         this.gridId = grid.id();
         this.methods = methods;
@@ -78,7 +80,7 @@ public final class FactStudyRunner implements AutoCloseable {
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
                     layers, s.tracing().samples(), s.tracing().seed(), windowLabels, sigma, s.tracing().minPClean(), s.editing().config(), editing.fingerprint());
             String name = s.model().name() != null ? s.model().name() : source.name();
-            return new FactStudyRunner(lm, name, grid, methods, problems, study);
+            return new FactStudyRunner(lm, name, s.model().version(), grid, methods, problems, study);
         } catch (RuntimeException e) {
             lm.close();
             throw e;
@@ -106,6 +108,10 @@ public final class FactStudyRunner implements AutoCloseable {
         return modelName;
     }
 
+    public String version() {
+        return version;
+    }
+
     public String fingerprint() {
         return fingerprint;
     }
@@ -130,20 +136,20 @@ public final class FactStudyRunner implements AutoCloseable {
                 edit -> sink.accept(editEvent(factKey, fact, edit)),
                 trace -> sink.accept(traceEvent(factKey, fact, trace, (System.nanoTime() - start) / 1_000_000)));
         if (outcome instanceof TraceOutcome.NotAnalysed n) {
-            sink.accept(new ResultEvent.Skipped(id(factKey, "skipped"), "skipped", modelName, fingerprint, fact.id(), gridId, grid,
+            sink.accept(new ResultEvent.Skipped(id(factKey, "skipped"), "skipped", modelName, version, fingerprint, fact.id(), gridId, grid,
                     n.pClean(), n.reason(), (System.nanoTime() - start) / 1_000_000));
         }
         return outcome;
     }
 
     private ResultEvent traceEvent(String factKey, Fact fact, CausalTrace trace, long durationMs) {
-        return new ResultEvent.Trace(id(factKey, "trace"), "trace", modelName, fingerprint, fact.id(), gridId, grid,
+        return new ResultEvent.Trace(id(factKey, "trace"), "trace", modelName, version, fingerprint, fact.id(), gridId, grid,
                 TraceJson.of(fact.id(), fact.targetTrue(), trace), durationMs);
     }
 
     private ResultEvent editEvent(String factKey, Fact fact, EditResult edit) {
         return new ResultEvent.Edit(id(factKey, "edit|" + edit.method() + "|" + edit.problem() + "|" + edit.layer()), "edit",
-                modelName, fingerprint, fact.id(), gridId, grid, edit);
+                modelName, version, fingerprint, fact.id(), gridId, grid, edit);
     }
 
     private static String id(String factKey, String what) {

@@ -9,8 +9,9 @@ import dev.locus.tracing.TraceJson;
 
 /**
  * An event on {@code locus.results}: a trace, an edit, or a fact that was skipped (not analysed).
- * Every event names the model (and the fingerprint of its weights), the fact and the grid, and
- * has a deterministic id, so a redelivered or replayed result is recognised where it is counted.
+ * Every event names the model, its version and the fingerprint of its weights, the fact and the
+ * grid, and has a deterministic id, so a redelivered or replayed result is recognised where it is
+ * counted. Statistics are kept per model, version and grid, never pooled across them.
  * <p>
  * Read back by the {@code "type"} every event already carries ({@code EXISTING_PROPERTY}: writing
  * adds nothing, so the JSON stays as it was).
@@ -27,6 +28,16 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
 
     String model();
 
+    /** The model version; the weights' fingerprint where none was configured, so new weights are a new version. */
+    @JsonProperty("model_version")
+    String modelVersion();
+
+    @JsonProperty("model_fingerprint")
+    String modelFingerprint();
+
+    @JsonProperty("grid_id")
+    String gridId();
+
     @JsonProperty("fact_id")
     String factId();
 
@@ -36,15 +47,18 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Trace(String id, String type, String model, @JsonProperty("model_fingerprint") String modelFingerprint,
+    record Trace(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
+                 @JsonProperty("model_fingerprint") String modelFingerprint,
                  @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
                  TraceJson trace, @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
 
-    record Edit(String id, String type, String model, @JsonProperty("model_fingerprint") String modelFingerprint,
+    record Edit(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
+                @JsonProperty("model_fingerprint") String modelFingerprint,
                 @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
                 EditResult edit) implements ResultEvent {}
 
-    record Skipped(String id, String type, String model, @JsonProperty("model_fingerprint") String modelFingerprint,
+    record Skipped(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
+                   @JsonProperty("model_fingerprint") String modelFingerprint,
                    @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
                    @JsonProperty("p_clean") double pClean, String reason, @JsonProperty("duration_ms") long durationMs)
             implements ResultEvent {}

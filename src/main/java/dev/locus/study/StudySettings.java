@@ -20,14 +20,29 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
         return new StudySettings(model, newEdits, tracing, editing);
     }
 
+    public StudySettings withModel(Model newModel) {
+        return new StudySettings(newModel, edits, tracing, editing);
+    }
+
     /**
      * @param dir    Hugging Face checkpoint directory or a shipped testbed's name ({@code ModelSource.of}); null: testbed
-     * @param name   name results are tagged with (null: the testbed's or the directory's name)
-     * @param device cpu, gpu or gpu:N (DJL device names)
+     * @param name    name results are tagged with (null: the testbed's or the directory's name)
+     * @param version version results are tagged with (null: the fingerprint of the weights)
+     * @param device  cpu, gpu or gpu:N (DJL device names)
      */
-    public record Model(Path dir, String name, String device) {
+    public record Model(Path dir, String name, String version, String device) {
+        /** What a version may look like (common.schema.json#/$defs/model_version): it becomes a metric label and a Kafka key. */
+        public static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,99}");
+
+        public Model {
+            if (version != null && !VERSION.matcher(version).matches()) {
+                throw new IllegalArgumentException("model version '" + version + "' must be 1-100 letters, digits, '.', '_', '+' or '-',"
+                        + " starting with a letter or digit");
+            }
+        }
+
         public static Model testbed() {
-            return new Model(null, null, "cpu");
+            return new Model(null, null, null, "cpu");
         }
     }
 

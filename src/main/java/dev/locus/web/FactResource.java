@@ -2,7 +2,6 @@ package dev.locus.web;
 
 import dev.locus.config.LocusConfig;
 import dev.locus.facts.FactIntake;
-import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.Record;
 import jakarta.inject.Inject;
@@ -13,12 +12,8 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.security.MessageDigest;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 
 /**
@@ -32,7 +27,7 @@ public class FactResource {
     LocusConfig config;
 
     @Inject
-    SecurityIdentity identity;
+    Credentials credentials;
 
     @Inject
     @Channel("fact-submissions")
@@ -48,7 +43,7 @@ public class FactResource {
     @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
     @Produces(MediaType.APPLICATION_JSON)
     public Response submit(@HeaderParam("X-API-Key") String apiKey, byte[] body) {
-        Response refused = authorise(apiKey);
+        Response refused = credentials.refusal(apiKey, "submit facts");
         if (refused != null) {
             return refused;
         }
@@ -79,31 +74,7 @@ public class FactResource {
         return Response.accepted(new Accepted(ids.size(), ids)).build();
     }
 
-    /**
-     * A valid OIDC bearer token (verified by quarkus-oidc before this runs; a bad one is a 401
-     * there) or a configured API key. Returns the refusal, or null when the caller may submit.
-     */
-    private Response authorise(String apiKey) {
-        if (!identity.isAnonymous()) {
-            Optional<String> role = config.api().submitRole();
-            if (role.isPresent() && !identity.hasRole(role.get())) {
-                return error(Response.Status.FORBIDDEN, "the token lacks the role '" + role.get() + "' needed to submit facts");
-            }
-            return null;
-        }
-        if (apiKey == null || apiKey.isBlank()) {
-            return error(Response.Status.UNAUTHORIZED,
-                    "missing credentials: send an API key in the X-API-Key header or an OIDC bearer token");
-        }
-        List<String> keys = config.api().keys().orElse(List.of());
-        if (keys.stream().noneMatch(k -> MessageDigest.isEqual(k.getBytes(StandardCharsets.UTF_8), apiKey.getBytes(StandardCharsets.UTF_8)))) {
-            return error(Response.Status.FORBIDDEN, keys.isEmpty() ? "API keys are not accepted here (none configured in locus.api.keys)"
-                    : "the API key is not valid");
-        }
-        return null;
-    }
-
     private static Response error(Response.Status status, String message) {
-        return Response.status(status).entity(Map.of("error", message)).build();
+        return Credentials.error(status, message);
     }
 }

@@ -2,6 +2,7 @@ package dev.locus.web;
 
 import dev.locus.stream.AggregatorService;
 import dev.locus.stream.StatsState;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.smallrye.mutiny.Multi;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
@@ -26,7 +27,8 @@ public class StatsResource {
     public record Stats(boolean aggregating, Map<String, Object> progress, List<StatsState.GroupView> groups) {}
 
     /** A group's latest observations (oldest first): the scatter's points, not a basis for any figure. */
-    public record Sample(String model, String method, String problem, int capacity, List<StatsState.Point> points) {}
+    public record Sample(String model, @JsonProperty("model_version") String version, @JsonProperty("grid_id") String grid,
+                         String method, String problem, int capacity, List<StatsState.Point> points) {}
 
     @GET
     @Produces(MediaType.APPLICATION_JSON)
@@ -37,13 +39,14 @@ public class StatsResource {
     @GET
     @Path("/sample")
     @Produces(MediaType.APPLICATION_JSON)
-    public Sample sample(@QueryParam("model") String model, @QueryParam("method") String method,
-                         @QueryParam("problem") String problem) {
+    public Sample sample(@QueryParam("model") String model, @QueryParam("version") String version, @QueryParam("grid") String grid,
+                         @QueryParam("method") String method, @QueryParam("problem") String problem) {
         return aggregator.view().stream()
-                .filter(g -> g.model().equals(model) && g.method().equals(method) && g.problem().equals(problem))
+                .filter(g -> g.model().equals(model) && g.version().equals(version) && g.grid().equals(grid)
+                        && g.method().equals(method) && g.problem().equals(problem))
                 .findFirst()
-                .map(g -> new Sample(g.model(), g.method(), g.problem(), StatsState.SAMPLE_SIZE, g.latest()))
-                .orElseThrow(() -> new NotFoundException("no group " + model + " / " + method + " / " + problem));
+                .map(g -> new Sample(g.model(), g.version(), g.grid(), g.method(), g.problem(), StatsState.SAMPLE_SIZE, g.latest()))
+                .orElseThrow(() -> new NotFoundException("no group " + String.join(" / ", model, version, grid, method, problem)));
     }
 
     @GET

@@ -295,7 +295,7 @@ class DeploymentFilesTest {
         Rendered base = render("base");
         assertEquals(Set.of("ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "KafkaTopic", "ScaledObject", "PodMonitor",
                 "PrometheusRule"), base.byKindAndName().keySet());
-        assertEquals(Set.of("locus.facts", "locus.results", "locus.facts.dlq", "locus.stats"), base.byKindAndName().get("KafkaTopic").keySet());
+        assertEquals(Set.of("locus.facts", "locus.results", "locus.facts.dlq", "locus.stats", "locus.models"), base.byKindAndName().get("KafkaTopic").keySet());
     }
 
     @Test
@@ -369,8 +369,10 @@ class DeploymentFilesTest {
         // Topics: the service's default names; the stats topic compacted.
         Map<String, KafkaTopic> topics = new HashMap<>();
         r.<KafkaTopic>all("KafkaTopic").forEach(t -> topics.put(t.spec().topicName() != null ? t.spec().topicName() : t.metadata().getName(), t));
-        assertEquals(Set.of("locus.facts", "locus.results", "locus.facts.dlq", "locus.stats"), topics.keySet());
+        assertEquals(Set.of("locus.facts", "locus.results", "locus.facts.dlq", "locus.stats", "locus.models"), topics.keySet());
         assertEquals("compact", topics.get("locus.stats").spec().config().get("cleanup.policy"));
+        assertEquals("compact", topics.get("locus.models").spec().config().get("cleanup.policy"));
+        assertEquals(1, topics.get("locus.models").spec().partitions(), "one order of announcements for every instance");
         for (KafkaTopic t : topics.values()) {
             assertNotNull(t.metadata().getLabels().get("strimzi.io/cluster"), t.metadata().getName() + " names its Kafka cluster");
         }

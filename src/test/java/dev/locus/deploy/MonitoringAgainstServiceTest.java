@@ -60,7 +60,7 @@ class MonitoringAgainstServiceTest {
                     + "the consumer's fetch position, which runs ahead of the facts processed (the client prefetches) and disappears "
                     + "with the worker, so it can show neither a backlog nor a stuck or scaled-to-zero group.");
 
-    /** Grafana variables as the test fills them in: the testbed and the test profile's grid. */
+    /** Grafana variables as the test fills them in: the testbed and the test profile's grid (its version and grid id come from the service). */
     private static final Map<String, String> VARIABLES = Map.of("model", "testbed", "method", "rome", "problem", "error_injection",
             "metric", "rewrite", "datasource", "prometheus");
 
@@ -141,6 +141,9 @@ class MonitoringAgainstServiceTest {
                 return result.size() > 0 ? result : null;
             });
             double value = Double.parseDouble(r2.get(0).path("value").get(1).asText());
+            Map<String, String> variables = new java.util.HashMap<>(VARIABLES);
+            variables.put("version", r2.get(0).path("metric").path("version").asText());
+            variables.put("grid", r2.get(0).path("metric").path("grid").asText());
             assertFalse(Double.isInfinite(value));
             assertTrue(Double.isNaN(value) || (value >= -1e-9 && value <= 1 + 1e-9), "R² " + value);
             System.out.printf("monitoring: Prometheus %s scraped 127.0.0.1:%d; locus_r2{predictors=\"both\",metric=\"rewrite\"} = %s%n",
@@ -153,7 +156,7 @@ class MonitoringAgainstServiceTest {
             });
             List<String> empty = new ArrayList<>();
             for (Map.Entry<String, String> e : DeploymentFiles.dashboardQueries(dashboard).entrySet()) {
-                String expr = DeploymentFiles.substituteGrafanaVariables(e.getValue(), VARIABLES);
+                String expr = DeploymentFiles.substituteGrafanaVariables(e.getValue(), variables);
                 JsonNode result = query(api, expr); // fails on a parse or evaluation error
                 boolean external = DeploymentFiles.metricNames(e.getValue()).stream().anyMatch(EXTERNAL::containsKey);
                 if (result.isEmpty() && !external) {
@@ -163,11 +166,11 @@ class MonitoringAgainstServiceTest {
             assertTrue(empty.isEmpty(), "dashboard queries without data from the running service: " + empty);
             // Every query variable offers the values the test used.
             for (DeploymentFiles.VariableQuery v : DeploymentFiles.dashboardVariables(dashboard)) {
-                String match = DeploymentFiles.substituteGrafanaVariables(v.query(), VARIABLES);
+                String match = DeploymentFiles.substituteGrafanaVariables(v.query(), variables);
                 JsonNode values = getJson(api.resolve("api/v1/label/" + v.label() + "/values?match[]=" + encode(match))).path("data");
                 List<String> offered = new ArrayList<>();
                 values.forEach(x -> offered.add(x.asText()));
-                assertTrue(offered.contains(VARIABLES.get(v.name())), "variable " + v.name() + " offers " + offered);
+                assertTrue(offered.contains(variables.get(v.name())), "variable " + v.name() + " offers " + offered);
             }
             // The alert rules load and evaluate without errors against the real series.
             JsonNode rules = await("the alert rules evaluated", Duration.ofSeconds(60), () -> {

@@ -121,7 +121,7 @@ class AggregatorRestartTest {
         for (int g = 0; g < expected.size(); g++) {
             StatsState.GroupView e = expected.get(g);
             StatsState.GroupView a = actual.get(g);
-            assertEquals(e.model() + e.method() + e.problem(), a.model() + a.method() + a.problem());
+            assertEquals(e.model() + e.version() + e.grid() + e.method() + e.problem(), a.model() + a.version() + a.grid() + a.method() + a.problem());
             for (String metric : e.analysis().keySet()) {
                 LayerStatistics.Analysis x = e.analysis().get(metric);
                 LayerStatistics.Analysis y = a.analysis().get(metric);
@@ -146,7 +146,7 @@ class AggregatorRestartTest {
         producer.flush();
     }
 
-    /** Edit results of two models, two methods, 12 layers; scores depend on the layer and a little on tracing. */
+    /** Edit results of two models in two versions each, two methods, 12 layers; scores depend on the layer and a little on tracing. */
     private static List<String> events(int count, Random random) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -158,7 +158,8 @@ class AggregatorRestartTest {
                 edit.put(metric + "_score", Math.exp(-layer / 4.0) + 0.1 * tracing + 0.05 * random.nextGaussian());
             }
             ObjectNode event = JSON.createObjectNode().put("type", "edit").put("id", String.format("%016x%016x", i * 0x9E3779B97F4A7C15L, (long) i))
-                    .put("model", i % 2 == 0 ? "model-a" : "model-b").put("fact_id", "f" + i);
+                    .put("model", i % 2 == 0 ? "model-a" : "model-b").put("model_version", i % 4 < 2 ? "1" : "2")
+                    .put("grid_id", "0123456789abcdef").put("fact_id", "f" + i);
             event.set("edit", edit);
             out.add(event.toString());
         }

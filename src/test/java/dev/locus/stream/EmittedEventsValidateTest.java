@@ -100,12 +100,12 @@ class EmittedEventsValidateTest {
             }
         }
 
-        // Snapshots: valid, and keyed aggregator|model|method|problem.
+        // Snapshots: valid, and keyed aggregator|model|version|grid|method|problem.
         for (ConsumerRecord<String, String> r : stats) {
             EventSchemas.requireValid(EventSchemas.STATS_SNAPSHOT, r.value());
             JsonNode s = json(r);
-            assertEquals(String.join("|", s.get("aggregator").asText(), s.get("model").asText(), s.get("method").asText(),
-                    s.get("problem").asText()), r.key());
+            assertEquals(String.join("|", s.get("aggregator").asText(), s.get("model").asText(), s.get("model_version").asText(),
+                    s.get("grid_id").asText(), s.get("method").asText(), s.get("problem").asText()), r.key());
         }
 
         // Facts a worker accepted (it published results for them) are valid in the form they arrived in.

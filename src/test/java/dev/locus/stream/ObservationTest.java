@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 /** Results read once into what the aggregator counts; what it cannot count is unreadable, never a group of its own. */
 class ObservationTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String GRID = "193a1e33a8a609de";
 
     @Test
     void everyKindReadsIntoItsGroup() throws Exception {
@@ -25,9 +26,9 @@ class ObservationTest {
         }
         assertEquals(List.of(Observation.Kind.TRACE, Observation.Kind.EDIT, Observation.Kind.FAILED_EDIT, Observation.Kind.SKIPPED),
                 read.stream().map(Observation::kind).toList());
-        assertEquals(new StatsState.GroupKey("testbed", "*", "*"), read.get(0).group());
-        assertEquals(new StatsState.GroupKey("testbed", "rome", "error_injection"), read.get(1).group());
-        assertEquals(new StatsState.GroupKey("testbed", "memit", "error_injection"), read.get(2).group());
+        assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "*", "*"), read.get(0).group());
+        assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "rome", "error_injection"), read.get(1).group());
+        assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "memit", "error_injection"), read.get(2).group());
         assertEquals(0x0123456789abcdefL, read.get(1).id());
         assertEquals(new StatsState.Point(4, 0.3125, 0.9, 0.75, -0.125, 0.5), read.get(1).point());
         assertNull(read.get(2).point());
@@ -41,16 +42,38 @@ class ObservationTest {
         assertEquals(List.of(read.get(1).point()), rome.latest());
     }
 
-    /** What the aggregator needs and no more: a newer worker's extra fields, and fields it does not use, may differ. */
+    /**
+     * What the aggregator needs and no more: a newer worker's extra fields, and fields it does not use, may differ; a worker
+     * from before versions sent no model_version, and its fingerprint is its version.
+     */
     @Test
     void onlyWhatIsCountedIsNeeded() throws Exception {
         Observation o = Observation.read("""
-                {"type":"edit","id":"00000000000000ff","model":"m","colour":"blue",
+                {"type":"edit","id":"00000000000000ff","model":"m","model_version":"2","grid_id":"g","colour":"blue",
                  "edit":{"method":"rome","problem":"fact_erasure","layer":3,"status":"ok","tracing_value":0.5,"rewrite_score":1}}""");
-        assertEquals(new StatsState.GroupKey("m", "rome", "fact_erasure"), o.group());
+        assertEquals(new StatsState.GroupKey("m", "2", "g", "rome", "fact_erasure"), o.group());
         assertEquals(255, o.id());
         assertEquals(new StatsState.Point(3, 0.5, 1, 0, 0, 0), o.point());
-        assertEquals(Observation.Kind.SKIPPED, Observation.read("{\"type\":\"skipped\",\"id\":\"00000000000000ff\",\"model\":\"m\"}").kind());
+        Observation old = Observation.read("""
+                {"type":"skipped","id":"00000000000000ff","model":"m","model_fingerprint":"fedcba9876543210","grid_id":"g"}""");
+        assertEquals(Observation.Kind.SKIPPED, old.kind());
+        assertEquals(new StatsState.GroupKey("m", "fedcba9876543210", "g", "*", "*"), old.group());
+    }
+
+    /** Two versions of one model, and two grids of one version, are four groups: never pooled. */
+    @Test
+    void versionsAndGridsAreNeverPooled() throws Exception {
+        StatsState state = new StatsState();
+        for (String version : List.of("1", "2")) {
+            for (String grid : List.of("g1", "g2")) {
+                assertTrue(state.add(Observation.read("""
+                        {"type":"edit","id":"00000000000000ff","model":"m","model_version":"%s","grid_id":"%s",
+                         "edit":{"method":"rome","problem":"fact_erasure","layer":3,"status":"ok","tracing_value":0.5,"rewrite_score":1}}"""
+                        .formatted(version, grid))), "the same result id counts once per version and grid");
+            }
+        }
+        assertEquals(List.of("1|g1", "1|g2", "2|g1", "2|g2"), state.view().stream().map(g -> g.version() + "|" + g.grid()).toList());
+        state.view().forEach(g -> assertEquals(1, g.edits()));
     }
 
     @Test
@@ -59,17 +82,19 @@ class ObservationTest {
         for (String json : Arrays.asList(
                 null,
                 "not json",
-                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\"", // cut short
-                "{\"type\":\"guess\",\"id\":\"00000000000000ff\",\"model\":\"m\"}",
-                "{\"id\":\"00000000000000ff\",\"model\":\"m\"}",
+                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"", // cut short
+                "{\"type\":\"guess\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
+                "{\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
                 "{\"type\":\"trace\",\"id\":\"00000000000000ff\"}",
                 "{\"type\":\"trace\",\"id\":\"00000000000000ff\",\"model\":\"\"}",
-                "{\"type\":\"trace\",\"id\":\"00000000000000f\",\"model\":\"m\"}",
-                "{\"type\":\"trace\",\"id\":\"0000000000000xyz\",\"model\":\"m\"}",
-                "{\"type\":\"trace\",\"model\":\"m\"}",
-                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\"}",
-                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\"," + edit.replace("\"method\":\"rome\",", "") + "}",
-                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\"," + edit.replace("3", "-1") + "}",
+                "{\"type\":\"trace\",\"id\":\"00000000000000f\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
+                "{\"type\":\"trace\",\"id\":\"0000000000000xyz\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
+                "{\"type\":\"trace\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
+                "{\"type\":\"trace\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\"}", // no grid
+                "{\"type\":\"trace\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"grid_id\":\"g\"}", // no version, no fingerprint
+                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
+                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"," + edit.replace("\"method\":\"rome\",", "") + "}",
+                "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"," + edit.replace("3", "-1") + "}",
                 "[1, 2]")) {
             assertThrows(Observation.Unreadable.class, () -> Observation.read(json), json);
         }

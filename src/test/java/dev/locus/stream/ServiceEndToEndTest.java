@@ -121,7 +121,11 @@ class ServiceEndToEndTest {
         for (String reason : bad.keySet()) {
             assertEquals(1.0, rejectedAfter.getOrDefault(reason, 0.0) - rejectedBefore.getOrDefault(reason, 0.0), "rejected " + reason);
         }
-        assertTrue(metrics.contains("locus_r2{method=\"rome\",metric=\"rewrite\",model=\"testbed\",predictors=\"both\",problem=\"error_injection\"}"));
+        // Labelled with the version (by default the weights' fingerprint) and the grid, which are never pooled.
+        String version = edits.get(0).get("model_version").asText();
+        assertEquals(edits.get(0).get("model_fingerprint").asText(), version);
+        assertTrue(metrics.contains("locus_r2{grid=\"" + edits.get(0).get("grid_id").asText() + "\",method=\"rome\",metric=\"rewrite\","
+                + "model=\"testbed\",predictors=\"both\",problem=\"error_injection\",version=\"" + version + "\"}"), metrics);
         assertTrue(metrics.contains("locus_facts_completed_total{model=\"testbed\"}"));
         assertTrue(metrics.contains("kafka_consumer_"), "Kafka client metrics are exported too");
     }

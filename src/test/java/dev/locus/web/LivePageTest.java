@@ -230,7 +230,9 @@ class LivePageTest {
     }
 
     private JsonNode sample() throws Exception {
-        return JSON.readTree(get("api/stats/sample?model=testbed&method=rome&problem=error_injection"));
+        JsonNode rome = rome(stats());
+        return JSON.readTree(get("api/stats/sample?model=testbed&version=" + rome.get("model_version").asText() + "&grid="
+                + rome.get("grid_id").asText() + "&method=rome&problem=error_injection"));
     }
 
     private static JsonNode rome(JsonNode stats) {
