@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
         description = "Median forward latency, tokens/s and peak RSS per model at batch 1 and 11, prompt length 16; "
                 + "ratios of each pair of models as listed.")
 public class BenchForwardCommand implements Runnable {
-    @Option(names = "--models", split = ",", defaultValue = "testbed,testbed-llama,gpt2-small,llama-3.2-1b",
+    @Option(names = {"--models", "--model"}, split = ",", defaultValue = "testbed,testbed-llama,gpt2-small,llama-3.2-1b",
             description = "testbeds (testbed, testbed-llama), random-weight shapes (gpt2-small, llama-3.2-1b) or checkpoint "
                     + "directories; each second one is compared with the one before it (default: ${DEFAULT-VALUE})")
     List<String> models;
