@@ -9,6 +9,8 @@ import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.figures.StudyFigure;
 import dev.locus.study.StudySummary;
+import dev.locus.study.VersionComparison;
+import dev.locus.stats.PairedBootstrap;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
 import dev.locus.bench.ModelOption;
@@ -66,6 +68,10 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--summarize", split = ",", description = "only print the tables and R² of existing results files (comma-separated)")
     List<Path> summarize;
 
+    @Option(names = "--compare", split = ",", description = "BASELINE,CANDIDATE results files: compare two versions (or models) "
+            + "over the facts both were studied on: paired differences by layer with 95 % bootstrap intervals, verdicts")
+    List<Path> compare;
+
     @Option(names = "--png", description = "also draw the study's figure (scores and tracing value by layer per method × problem)")
     Path png;
 
@@ -75,6 +81,14 @@ public class EditStudyCommand implements Runnable {
     @Override
     public void run() {
         ObjectMapper json = new ObjectMapper();
+        if (compare != null) {
+            if (compare.size() != 2) {
+                throw new IllegalArgumentException("--compare takes two results files, BASELINE,CANDIDATE");
+            }
+            printComparison(VersionComparison.compare(read(json, compare.get(0)), read(json, compare.get(1)),
+                    PairedBootstrap.DEFAULT_REPLICATES));
+            return;
+        }
         if (summarize != null) {
             List<EditResult> results = new ArrayList<>();
             for (Path file : summarize) {
@@ -140,6 +154,26 @@ public class EditStudyCommand implements Runnable {
             System.err.printf("skipped %d unreadable line(s) of %s%n", unreadable, file);
         }
         return results;
+    }
+
+    /** Per method × problem × metric the paired differences by layer, then one line each: verdict, best layers, tracing peaks. */
+    private static void printComparison(List<VersionComparison> comparisons) {
+        for (VersionComparison c : comparisons) {
+            System.out.printf("%n%s %s %s: candidate - baseline over %d paired facts%n%5s %8s %9s %8s  %s%n", c.method(), c.problem(),
+                    c.metric(), c.overall().facts(), "layer", "baseline", "candidate", "diff", "95% interval");
+            for (VersionComparison.Layer l : c.layers()) {
+                System.out.printf("%5d %8.3f %9.3f %+8.3f  [%+.3f, %+.3f]%n", l.layer(), l.baseline(), l.candidate(), l.difference().mean(),
+                        l.difference().low(), l.difference().high());
+            }
+        }
+        System.out.printf("%n%-6s %-19s %-12s %5s %8s  %-18s %-10s %-11s %s%n", "method", "problem", "metric", "facts", "diff",
+                "95% interval", "verdict", "best layer", "tracing peak");
+        for (VersionComparison c : comparisons) {
+            System.out.printf("%-6s %-19s %-12s %5d %+8.3f  [%+.3f, %+.3f]   %-10s %4d → %-4d %3d → %-3d%n", c.method(), c.problem(),
+                    c.metric(), c.overall().facts(), c.overall().mean(), c.overall().low(), c.overall().high(),
+                    c.verdict().name().toLowerCase(java.util.Locale.ROOT), c.baselineBestLayer(), c.candidateBestLayer(),
+                    c.baselineTracingPeak(), c.candidateTracingPeak());
+        }
     }
 
     /** Per method × problem the table by layer, then one line each: best layer and R². */
