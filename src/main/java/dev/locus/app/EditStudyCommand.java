@@ -174,6 +174,20 @@ public class EditStudyCommand implements Runnable {
                     c.verdict().name().toLowerCase(java.util.Locale.ROOT), c.baselineBestLayer(), c.candidateBestLayer(),
                     c.baselineTracingPeak(), c.candidateTracingPeak());
         }
+        System.out.printf("%n%-6s %-19s %-12s %-9s  %-22s %-22s %-22s %s%n", "method", "problem", "metric", "version", "R2 layer",
+                "R2 tracing", "R2 both", "gain (95% intervals)");
+        for (VersionComparison c : comparisons) {
+            for (int side = 0; side < 2; side++) {
+                VersionComparison.Fit f = side == 0 ? c.baselineFit() : c.candidateFit();
+                System.out.printf("%-6s %-19s %-12s %-9s  %s %s %s %s%n", c.method(), c.problem(), c.metric(),
+                        side == 0 ? "baseline" : "candidate", figure(f.layerR2()), figure(f.tracingR2()), figure(f.bothR2()),
+                        figure(f.gain()));
+            }
+        }
+    }
+
+    private static String figure(PairedBootstrap.Interval i) {
+        return String.format("%.3f [%.3f, %.3f]  ", i.mean(), i.low(), i.high());
     }
 
     /** Per method × problem the table by layer, then one line each: best layer and R². */

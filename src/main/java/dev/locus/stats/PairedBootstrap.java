@@ -27,6 +27,10 @@ public final class PairedBootstrap {
     private final double[] weights;
     private final double[] weightedSums;
 
+    public int replicates() {
+        return weights.length;
+    }
+
     public PairedBootstrap(int replicates) {
         if (replicates < 40) {
             throw new IllegalArgumentException("at least 40 replicates for a 95 % percentile interval, got " + replicates);
@@ -99,13 +103,20 @@ public final class PairedBootstrap {
         if (n == 0) {
             return new Interval(count, mean, Double.NaN, Double.NaN);
         }
-        double[] sorted = Arrays.copyOf(means, n);
-        Arrays.sort(sorted);
-        return new Interval(count, mean, percentile(sorted, 0.025), percentile(sorted, 0.975));
+        return interval(count, mean, Arrays.copyOf(means, n));
+    }
+
+    /** The 95 % percentile interval of a figure's bootstrap replicates around its estimate from all {@code facts}. */
+    public static Interval interval(long facts, double estimate, double[] replicates) {
+        double[] sorted = Arrays.stream(replicates).filter(Double::isFinite).sorted().toArray();
+        if (sorted.length == 0) {
+            return new Interval(facts, estimate, Double.NaN, Double.NaN);
+        }
+        return new Interval(facts, estimate, percentile(sorted, 0.025), percentile(sorted, 0.975));
     }
 
     /** The weight of the fact with {@code seed} in replicate {@code replicate}: Poisson(1) from a SplitMix64 hash. */
-    static int weight(long seed, int replicate) {
+    public static int weight(long seed, int replicate) {
         long z = seed + (replicate + 1L) * 0x9E3779B97F4A7C15L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
@@ -119,7 +130,7 @@ public final class PairedBootstrap {
     }
 
     /** 64 bits of SHA-256 of the fact id: the same fact has the same weights in every process. */
-    static long seed(String factId) {
+    public static long seed(String factId) {
         byte[] digest;
         try {
             digest = MessageDigest.getInstance("SHA-256").digest(factId.getBytes(StandardCharsets.UTF_8));

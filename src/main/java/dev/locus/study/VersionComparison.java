@@ -1,6 +1,7 @@
 package dev.locus.study;
 
 import dev.locus.editing.EditResult;
+import dev.locus.stats.LayerStatistics;
 import dev.locus.stats.PairedBootstrap;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,12 +15,19 @@ import java.util.function.ToDoubleFunction;
  * A candidate version against its baseline over the facts both were studied on, per method × problem
  * × metric: the paired per-layer differences (candidate − baseline, over the facts whose edit at that
  * layer succeeded in both) with 95 % Poisson-bootstrap intervals ({@link PairedBootstrap}), each
- * version's best layer and tracing peak layer, and a verdict on the score averaged over the layers
- * of each fact. In batch, over two lists of results: the reference a live comparison is held to.
+ * version's best layer and tracing peak layer, each version's R² with intervals, and a verdict on
+ * the score averaged over the layers of each fact. In batch, over two lists of results: the reference a live comparison is held to.
  */
 public record VersionComparison(String method, String problem, String metric, List<Layer> layers, int baselineBestLayer,
                                 int candidateBestLayer, int baselineTracingPeak, int candidateTracingPeak,
-                                PairedBootstrap.Interval overall, Verdict verdict) {
+                                PairedBootstrap.Interval overall, Verdict verdict, Fit baselineFit, Fit candidateFit) {
+
+    /**
+     * Each version's R² of score ~ layer, ~ tracing, ~ both and the gain ({@link LayerStatistics}) over the paired edits,
+     * with 95 % intervals from the same hashed Poisson weights, a fact's edits weighted together.
+     */
+    public record Fit(PairedBootstrap.Interval layerR2, PairedBootstrap.Interval tracingR2, PairedBootstrap.Interval bothR2,
+                      PairedBootstrap.Interval gain) {}
 
     /** Higher is better for every score, so an interval above zero is an improvement. */
     public enum Verdict { IMPROVED, REGRESSED, UNCHANGED }
@@ -71,7 +79,41 @@ public record VersionComparison(String method, String problem, String metric, Li
         PairedBootstrap.Interval o = overall.interval();
         Verdict verdict = o.sign() > 0 ? Verdict.IMPROVED : o.sign() < 0 ? Verdict.REGRESSED : Verdict.UNCHANGED;
         return new VersionComparison(method, problem, metric, layers, argmax(byLayer, 0, score), argmax(byLayer, 1, score),
-                argmax(byLayer, 0, EditResult::tracingValue), argmax(byLayer, 1, EditResult::tracingValue), o, verdict);
+                argmax(byLayer, 0, EditResult::tracingValue), argmax(byLayer, 1, EditResult::tracingValue), o, verdict,
+                fit(pairs, 0, score, replicates), fit(pairs, 1, score, replicates));
+    }
+
+    /** One side's R² and gain over all its paired edits, and over each bootstrap replicate (fact weights repeated). */
+    private static Fit fit(List<EditResult[]> pairs, int side, ToDoubleFunction<EditResult> score, int replicates) {
+        LayerStatistics all = new LayerStatistics();
+        LayerStatistics[] replicate = new LayerStatistics[replicates];
+        for (int r = 0; r < replicates; r++) {
+            replicate[r] = new LayerStatistics();
+        }
+        Map<String, Long> seeds = new HashMap<>();
+        for (EditResult[] p : pairs) {
+            EditResult e = p[side];
+            double y = score.applyAsDouble(e);
+            all.add(e.layer(), e.tracingValue(), y);
+            long seed = seeds.computeIfAbsent(e.factId(), PairedBootstrap::seed);
+            for (int r = 0; r < replicates; r++) {
+                for (int w = PairedBootstrap.weight(seed, r); w > 0; w--) {
+                    replicate[r].add(e.layer(), e.tracingValue(), y);
+                }
+            }
+        }
+        LayerStatistics.Analysis a = all.analyse();
+        double[][] values = new double[4][replicates];
+        for (int r = 0; r < replicates; r++) {
+            LayerStatistics.Analysis b = replicate[r].analyse();
+            values[0][r] = b.layerR2();
+            values[1][r] = b.tracingR2();
+            values[2][r] = b.bothR2();
+            values[3][r] = b.gain();
+        }
+        long facts = seeds.size();
+        return new Fit(PairedBootstrap.interval(facts, a.layerR2(), values[0]), PairedBootstrap.interval(facts, a.tracingR2(), values[1]),
+                PairedBootstrap.interval(facts, a.bothR2(), values[2]), PairedBootstrap.interval(facts, a.gain(), values[3]));
     }
 
     private static int argmax(Map<Integer, List<EditResult[]>> byLayer, int side, ToDoubleFunction<EditResult> f) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.locus.editing.EditResult;
+import dev.locus.stats.LayerRegression;
 import dev.locus.stats.PairedBootstrap;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +50,17 @@ class VersionComparisonTest {
         assertEquals(0, rewrite.baselineTracingPeak());
         assertEquals(1, rewrite.candidateTracingPeak());
         assertEquals(VersionComparison.Verdict.UNCHANGED, comparisons.get(1).verdict(), "the paraphrase score did not move");
+
+        // Each version's R² is the batch least-squares fit of its paired edits, with an interval around it.
+        List<LayerRegression.Observation> candidateEdits = candidate.stream()
+                .filter(e -> e.status().equals("ok") && !e.factId().equals("only-candidate") && !(e.factId().equals("f0") && e.layer() == 2))
+                .map(e -> new LayerRegression.Observation(e.layer(), e.tracingValue(), e.rewriteScore())).toList();
+        LayerRegression.Fit batch = LayerRegression.fit(candidateEdits, 4);
+        VersionComparison.Fit fit = rewrite.candidateFit();
+        assertEquals(batch.layerR2(), fit.layerR2().mean(), 1e-9);
+        assertEquals(batch.tracingR2(), fit.tracingR2().mean(), 1e-9);
+        assertEquals(batch.bothR2(), fit.bothR2().mean(), 1e-9);
+        assertTrue(fit.layerR2().low() <= fit.layerR2().mean() && fit.layerR2().mean() <= fit.layerR2().high(), fit.toString());
     }
 
     private static EditResult edit(String fact, int layer, double rewrite, double tracing, String status) {
