@@ -1,5 +1,6 @@
 package dev.locus.bench;
 
+import dev.locus.model.EditedCheckpoint;
 import dev.locus.model.SavableTransformer;
 import dev.locus.testbed.ModelSource;
 import dev.locus.testbed.Testbed;
@@ -38,13 +39,7 @@ public class RandomCheckpointCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         RandomShape random = RandomShape.named(shape).orElseThrow(() -> new IllegalArgumentException(
                 "unknown shape " + shape + "; known: gpt2-small, llama-3.2-1b"));
-        if (Files.isDirectory(out)) {
-            try (var entries = Files.list(out)) {
-                if (entries.findAny().isPresent()) {
-                    throw new IllegalArgumentException(out + " is not empty");
-                }
-            }
-        }
+        EditedCheckpoint.requireNewOrEmpty(out);
         long start = System.nanoTime();
         try (SavableTransformer model = random.create(seed)) {
             System.err.printf("initialised %s in %.0f s; writing %s%n", shape, (System.nanoTime() - start) / 1e9, out);

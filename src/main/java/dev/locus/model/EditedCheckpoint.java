@@ -35,7 +35,12 @@ public final class EditedCheckpoint {
         if (to.startsWith(source.toRealPath())) {
             throw new IllegalArgumentException("the output directory " + out + " is the checkpoint directory " + source + " or inside it");
         }
-        if (Files.exists(to) && !(Files.isDirectory(to) && isEmpty(to))) {
+        requireNewOrEmpty(out);
+    }
+
+    /** Refuses {@code out} unless it is missing or an empty directory: nothing a user has is overwritten. */
+    public static void requireNewOrEmpty(Path out) throws IOException {
+        if (Files.exists(out) && !(Files.isDirectory(out) && isEmpty(out))) {
             throw new IllegalArgumentException(out + " exists and is not an empty directory");
         }
     }
