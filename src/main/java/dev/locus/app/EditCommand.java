@@ -1,10 +1,10 @@
 package dev.locus.app;
 
-import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.locus.editing.EditEvaluator;
 import dev.locus.editing.EditResult;
+import dev.locus.editing.EditWriter;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
@@ -14,15 +14,12 @@ import dev.locus.facts.Fact;
 import dev.locus.model.EditedCheckpoint;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.ModelLoadException;
-import dev.locus.model.Weights;
 import dev.locus.bench.ModelOption;
 import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.TracingSettings;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -106,7 +103,7 @@ public class EditCommand implements Callable<Integer> {
             if (!result.status().equals("ok")) {
                 return fail("the edit failed (" + result.error() + "); nothing written");
             }
-            EditedCheckpoint.Written written = writeEdit(lm, editor, setup, source.directory());
+            EditedCheckpoint.Written written = EditWriter.write(lm, editor, List.of(setup.task()), layer, source.directory(), out);
             System.out.println(scores(result));
             System.err.printf("wrote %s: %d files copied from %s%n", out, written.files(), source.name());
             written.patched().forEach((file, names) -> System.err.printf("  %s: replaced %s%n", file.getFileName(), names));
@@ -125,24 +122,6 @@ public class EditCommand implements Callable<Integer> {
     private static double noiseSigma(LanguageModel lm, ModelSource source, Fact edited) {
         List<Fact> sample = source.factsFile().isPresent() ? source.facts(null) : List.of(edited);
         return ModelSource.noiseSigma(lm, sample, TracingSettings.defaults().noiseFactor(), System.err::println);
-    }
-
-    /** Applies the edit, writes the checkpoint with the tensors it replaced while they are swapped in, then undoes it. */
-    private EditedCheckpoint.Written writeEdit(LanguageModel lm, Editor editor, EditEvaluator.Setup setup, Path source) throws IOException {
-        Weights weights = lm.model().weights();
-        Map<String, NDArray> loaded = Map.copyOf(weights.asMap());
-        try (Editor.Applied applied = editor.apply(setup.task(), layer)) {
-            Map<String, NDArray> replaced = new LinkedHashMap<>();
-            for (int l : applied.layers()) {
-                for (String name : lm.model().editSite(l).parameterNames()) {
-                    // An edit swaps in new arrays for what it changes; a parameter it left alone (ROME's bias) stays as stored.
-                    if (weights.get(name) != loaded.get(name)) {
-                        replaced.put(name, weights.get(name));
-                    }
-                }
-            }
-            return EditedCheckpoint.write(source, out, replaced);
-        }
     }
 
     /** The result as one JSON line, without the tracing value: this command does not trace. */

@@ -171,7 +171,7 @@ public class EditStudyCommand implements Runnable {
         for (VersionComparison c : comparisons) {
             System.out.printf("%-6s %-19s %-12s %5d %+8.3f  [%+.3f, %+.3f]   %-10s %4d → %-4d %3d → %-3d%n", c.method(), c.problem(),
                     c.metric(), c.overall().facts(), c.overall().mean(), c.overall().low(), c.overall().high(),
-                    c.verdict().name().toLowerCase(java.util.Locale.ROOT), c.baselineBestLayer(), c.candidateBestLayer(),
+                    c.verdict().label(), c.baselineBestLayer(), c.candidateBestLayer(),
                     c.baselineTracingPeak(), c.candidateTracingPeak());
         }
         System.out.printf("%n%-6s %-19s %-12s %-9s  %-22s %-22s %-22s %s%n", "method", "problem", "metric", "version", "R2 layer",

@@ -39,6 +39,10 @@ public class Main implements QuarkusApplication {
             broker = EmbeddedKafka.start(data);
             System.setProperty("kafka.bootstrap.servers", broker.bootstrapServers());
             setDefault("locus.demo.publish-testbed-facts", "LOCUS_DEMO_PUBLISH_TESTBED_FACTS", "true");
+            // The demo evaluates two announced versions of the testbed (DemoVersions), a few facts at a time each, so
+            // that their comparison shows within minutes.
+            setDefault("locus.worker.versions", "LOCUS_WORKER_VERSIONS", "announced");
+            setDefault("locus.worker.version-slice-facts", "LOCUS_WORKER_VERSION_SLICE_FACTS", "3");
             if (configured("locus.api.keys", "LOCUS_API_KEYS") == null) {
                 String key = UUID.randomUUID().toString();
                 System.setProperty("locus.api.keys", key);
@@ -50,7 +54,8 @@ public class Main implements QuarkusApplication {
             quietCudaProbe();
         }
         String role = configured("locus.role", "LOCUS_ROLE");
-        if ("aggregator".equalsIgnoreCase(role)) {
+        // An aggregator reads no facts; a worker of announced versions reads them in each version's own group, not this channel's.
+        if ("aggregator".equalsIgnoreCase(role) || "announced".equals(configured("locus.worker.versions", "LOCUS_WORKER_VERSIONS"))) {
             disableChannel("incoming", "facts");
         }
         int[] exit = {0};

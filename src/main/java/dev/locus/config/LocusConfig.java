@@ -35,6 +35,26 @@ public interface LocusConfig {
 
     Demo demo();
 
+    Worker worker();
+
+    interface Worker {
+        /**
+         * deployed: evaluate the model this worker is deployed with (locus.model.*), facts from consumer group
+         * locus-worker-NAME. announced: evaluate the versions announced on locus.topics.models, one at a time, each in
+         * its own consumer group (locus-version-NAME|VERSION); locus.model.* then only gives defaults (device, known models).
+         */
+        @WithDefault("deployed")
+        String versions();
+
+        /**
+         * Announced versions: facts a worker studies with one version before it looks again for the version with the
+         * fewest facts done (0 = until this version has none left). Small slices interleave versions (the demo's 3),
+         * at one model load per switch; large ones suit checkpoints that take minutes to load.
+         */
+        @WithDefault("0")
+        int versionSliceFacts();
+    }
+
     interface Topics {
         @WithDefault("locus.facts")
         String facts();
@@ -142,6 +162,10 @@ public interface LocusConfig {
 
         @WithDefault("5s")
         Duration snapshotInterval();
+
+        /** How often the announced versions' comparisons with their baselines are recomputed for the locus_version_* metrics. */
+        @WithDefault("5s")
+        Duration compareInterval();
     }
 
     interface Api {
@@ -165,5 +189,13 @@ public interface LocusConfig {
 
         @WithDefault("1000")
         int facts();
+
+        /**
+         * With locus.worker.versions=announced: announce two versions of the testbed at start, "1" as shipped and "2"
+         * with these facts rewritten (error injection by ROME at layer 1, one after another), so that their comparison
+         * shows these facts among the knowledge diff's exemplars. Empty = announce nothing.
+         */
+        @WithDefault("tb-0001,tb-0004,tb-0007")
+        List<String> rewrittenFacts();
     }
 }

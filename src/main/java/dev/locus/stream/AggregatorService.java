@@ -2,6 +2,7 @@ package dev.locus.stream;
 
 import dev.locus.config.LocusConfig;
 import dev.locus.stats.LayerStatistics;
+import dev.locus.study.VersionComparison;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,7 +18,12 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
 
 /**
  * Runs the {@link ResultsAggregator} when this instance has the aggregator role, keeps its latest
@@ -25,9 +31,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * exposes the analysis as Micrometer gauges. Tags: model, version, grid, method, problem, metric,
  * plus predictors or layer where a figure has them: bounded by the versions and grids (a few per
  * model) and the grid's layers, never per fact.
+ * <p>
+ * It also compares versions: on request ({@link #compare}, cached until a result changes the state) and, for every
+ * announced version with a baseline, every few seconds as {@code locus_version_*} gauges (model, baseline, candidate,
+ * method, problem, metric) that the dashboard and the regression alert read.
  */
 @ApplicationScoped
 public class AggregatorService {
+    private static final Logger LOG = Logger.getLogger(AggregatorService.class);
+
     @Inject
     LocusConfig config;
 
@@ -42,14 +54,74 @@ public class AggregatorService {
     private final Map<String, Double> values = new ConcurrentHashMap<>();
     private volatile List<StatsState.GroupView> view = List.of();
     private ResultsAggregator aggregator;
+    private final Map<String, VersionComparisons> comparisons = new ConcurrentHashMap<>();
+    private ScheduledExecutorService versionMetrics;
 
-    void start(@Observes @Priority(10) StartupEvent event) {
+    @Inject
+    ModelRegistry models;
+
+    /** After the model registry (20): results are judged against the announced versions. */
+    void start(@Observes @Priority(25) StartupEvent event) {
         if (!Roles.aggregator(config.role())) {
             return;
         }
         aggregator = new ResultsAggregator(TopicSetup.clientSettings(kafka), config.topics().results(), config.topics().stats(),
-                config.aggregator().id(), config.aggregator().snapshotInterval(), this::update).start();
+                config.aggregator().id(), config.aggregator().snapshotInterval(), this::update)
+                .checkingVersions(config.topics().deadLetters(), models::refusal).start();
         registerCounts(registry, aggregator);
+        versionMetrics = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "locus-version-metrics");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = config.aggregator().compareInterval().toMillis();
+        versionMetrics.scheduleWithFixedDelay(this::updateVersionMetrics, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * {@code candidate} against {@code baseline} of {@code model} (grids: null for each version's main grid), computed from
+     * the counted results and kept until another result is counted. Empty while either version has no results.
+     */
+    public Optional<VersionComparisons> compare(String model, String baseline, String candidate, String baselineGrid,
+                                                          String candidateGrid) {
+        if (aggregator == null) {
+            return Optional.empty();
+        }
+        String key = String.join("|", model, baseline, candidate, String.valueOf(baselineGrid), String.valueOf(candidateGrid));
+        VersionComparisons cached = comparisons.get(key);
+        StatsState state = aggregator.state();
+        if (cached != null && cached.revision() == state.revision()) {
+            return Optional.of(cached);
+        }
+        Optional<VersionComparisons> fresh = VersionComparisons.compute(state, model, baseline, candidate, baselineGrid,
+                candidateGrid, VersionComparisons.Settings.DEFAULT);
+        fresh.ifPresent(c -> comparisons.put(key, c));
+        return fresh;
+    }
+
+    /** Every announced version with a baseline, against it, as gauges; a comparison only moves when results arrive. */
+    private void updateVersionMetrics() {
+        try {
+            for (ModelAnnouncement v : models.versions()) {
+                if (v.baseline() == null) {
+                    continue;
+                }
+                compare(v.name(), v.baseline(), v.version(), null, null).ifPresent(c -> {
+                    Tags pair = Tags.of("model", c.model(), "baseline", c.baseline(), "candidate", c.candidate());
+                    gauge("locus_version_paired_facts", pair, c.pairedFacts());
+                    gauge("locus_version_knowledge_changed", pair, c.knowledge().changed());
+                    for (VersionComparison m : c.comparisons()) {
+                        Tags tags = pair.and("method", m.method(), "problem", m.problem(), "metric", m.metric());
+                        gauge("locus_version_difference", tags, m.overall().mean());
+                        gauge("locus_version_difference_low", tags, m.overall().low());
+                        gauge("locus_version_difference_high", tags, m.overall().high());
+                        gauge("locus_version_verdict", tags, m.overall().sign());
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not update the version comparison metrics", e);
+        }
     }
 
     /** What became of every record the aggregator read: counted, a duplicate, or unreadable. */
@@ -59,9 +131,14 @@ public class AggregatorService {
                 .description("results seen again (redelivery, replay) and not counted twice").register(registry);
         FunctionCounter.builder("locus_results_unreadable", aggregator, ResultsAggregator::unreadable)
                 .description("records on the results topic that are no result event (logged, not counted)").register(registry);
+        FunctionCounter.builder("locus_results_refused", aggregator, ResultsAggregator::refused)
+                .description("results of a withdrawn version or with weights not their version's: dead letters, not counted").register(registry);
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        if (versionMetrics != null) {
+            versionMetrics.shutdownNow();
+        }
         if (aggregator != null) {
             aggregator.close();
         }

@@ -42,9 +42,15 @@ public class DeadLetters {
      * A null message (an exception without one) becomes the reason: the record always says why.
      */
     static DeadLetter letter(String stage, String reason, String message, ConsumerRecord<String, byte[]> source, String model) {
-        byte[] original = source.value() == null ? new byte[0] : source.value();
-        String id = Sha256.hex(source.topic() + "|" + source.partition() + "|" + source.offset() + "|" + stage + "|" + model).substring(0, 32);
-        return new DeadLetter(id, stage, reason, message == null ? reason : message, Base64.getEncoder().encodeToString(original), source.topic(),
-                source.partition(), source.offset(), source.key(), model, Instant.now().toString());
+        return letter(stage, reason, message, source.topic(), source.partition(), source.offset(), source.key(),
+                source.value() == null ? new byte[0] : source.value(), model);
+    }
+
+    /** The same for a message known by where it was and its bytes (the aggregator's, read as text). */
+    static DeadLetter letter(String stage, String reason, String message, String topic, int partition, long offset, String key,
+                             byte[] original, String model) {
+        String id = Sha256.hex(topic + "|" + partition + "|" + offset + "|" + stage + "|" + model).substring(0, 32);
+        return new DeadLetter(id, stage, reason, message == null ? reason : message, Base64.getEncoder().encodeToString(original), topic,
+                partition, offset, key, model, Instant.now().toString());
     }
 }

@@ -51,6 +51,17 @@ public class FactWorker {
     @Blocking("locus-model")
     public void onFact(ConsumerRecord<String, byte[]> record) {
         FactStudyRunner runner = model.await();
+        List<String> known = config.model().known().orElse(List.of(runner.modelName()));
+        model.inFlight(() -> handle(record, runner, known, model::requireRunning));
+    }
+
+    /**
+     * Routes one fact and studies it with {@code runner}: a dead letter if it is unusable or names none of the {@code known}
+     * models, ignored if it is meant for another model, else studied. Returns once its results (or its dead letter) are on
+     * the broker; {@code requireRunning} throws during shutdown, which leaves the fact to be redone. The announced-version
+     * evaluator ({@link VersionEvaluator}) routes its facts here too.
+     */
+    void handle(ConsumerRecord<String, byte[]> record, FactStudyRunner runner, List<String> known, Runnable requireRunning) {
         String name = runner.modelName();
         registry.counter("locus_facts_received", "model", name).increment();
         FactIntake.Result result = intake.accept(record.value() == null ? new byte[0] : record.value());
@@ -59,7 +70,6 @@ public class FactWorker {
             return;
         }
         FactIntake.Accepted accepted = (FactIntake.Accepted) result;
-        List<String> known = config.model().known().orElse(List.of(name));
         List<String> unknown = accepted.models().stream().filter(m -> !known.contains(m)).toList();
         if (!unknown.isEmpty()) {
             deadLetters.publish("intake", "unknown_model", "unknown model(s) " + unknown + "; known: " + known, record, name);
@@ -69,23 +79,23 @@ public class FactWorker {
             registry.counter("locus_facts_ignored", "model", name).increment(); // meant for another worker group
             return;
         }
-        model.inFlight(() -> study(record, runner, accepted.fact()));
+        study(record, runner, accepted.fact(), requireRunning);
     }
 
     /** A fault of the fact is its dead letter and the worker goes on; a failure caused by the shutdown is no fault of the fact. */
-    private void study(ConsumerRecord<String, byte[]> record, FactStudyRunner runner, Fact fact) {
+    private void study(ConsumerRecord<String, byte[]> record, FactStudyRunner runner, Fact fact, Runnable requireRunning) {
         String name = runner.modelName();
-        ResultPublisher.FactResults sent = results.forFact(model::requireRunning);
+        ResultPublisher.FactResults sent = results.forFact(requireRunning);
         try {
             runner.run(fact, sent);
             sent.awaitAll(); // every result is on the broker before the fact is acknowledged
             registry.counter("locus_facts_completed", "model", name).increment();
         } catch (IllegalArgumentException e) { // InvalidFactException among them
             // e.g. a prompt longer than the model's context, or a subject the tokenizer cannot place
-            model.requireRunning();
+            requireRunning.run();
             deadLetters.publish("worker", "invalid_for_model", e.getMessage(), record, name);
         } catch (RuntimeException e) {
-            model.requireRunning();
+            requireRunning.run();
             LOG.errorf(e, "fact %s failed", fact.id());
             deadLetters.publish("worker", "processing_failed", e.getClass().getSimpleName() + ": " + e.getMessage(), record, name);
         }

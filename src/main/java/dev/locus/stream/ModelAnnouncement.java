@@ -22,15 +22,19 @@ import java.util.regex.Pattern;
  *                      fills in the previous one when the announcer leaves it out)
  * @param editingConfig editing preset (testbed, gpt-j, gpt2-xl) or a JSON file the workers can read
  * @param grid          methods, problems and layers to evaluate; null for the workers' own grid
+ * @param fingerprint   the weights' fingerprint the checkpoint must have (16 hex digits, as results carry it); null = whatever
+ *                      the first worker to load it finds, which every later result of the version must then match
  * @param source        "api" or "mlflow"
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ModelAnnouncement(String name, String version, String checkpoint, String baseline,
-                                @JsonProperty("editing_config") String editingConfig, GridChoice grid, String source,
+                                @JsonProperty("editing_config") String editingConfig, GridChoice grid, String fingerprint, String source,
                                 @JsonProperty("announced_at") String announcedAt) {
 
     /** What model names may look like: they are metric labels, consumer-group names and parts of Kafka keys. */
     public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+
+    private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{16}");
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record GridChoice(List<String> methods, List<String> problems, List<Integer> layers) {}
@@ -42,15 +46,15 @@ public record ModelAnnouncement(String name, String version, String checkpoint, 
 
     /** What the announcement says, without when and how it arrived. */
     public ModelAnnouncement content() {
-        return new ModelAnnouncement(name, version, checkpoint, baseline, editingConfig, grid, null, null);
+        return new ModelAnnouncement(name, version, checkpoint, baseline, editingConfig, grid, fingerprint, null, null);
     }
 
     public ModelAnnouncement withBaseline(String newBaseline) {
-        return new ModelAnnouncement(name, version, checkpoint, newBaseline, editingConfig, grid, source, announcedAt);
+        return new ModelAnnouncement(name, version, checkpoint, newBaseline, editingConfig, grid, fingerprint, source, announcedAt);
     }
 
     public ModelAnnouncement stamped(String newSource, String at) {
-        return new ModelAnnouncement(name, version, checkpoint, baseline, editingConfig, grid, newSource, at);
+        return new ModelAnnouncement(name, version, checkpoint, baseline, editingConfig, grid, fingerprint, newSource, at);
     }
 
     /** Every reason it cannot be accepted (empty if it can), each saying what to change. */
@@ -70,6 +74,9 @@ public record ModelAnnouncement(String name, String version, String checkpoint, 
         }
         if (editingConfig != null && editingConfig.isBlank()) {
             out.add("editing_config: a preset (testbed, gpt-j, gpt2-xl) or a JSON file; leave it out for the workers' own");
+        }
+        if (fingerprint != null && !FINGERPRINT.matcher(fingerprint).matches()) {
+            out.add("fingerprint: 16 lowercase hex digits, as results carry it in model_fingerprint (got " + quoted(fingerprint) + ")");
         }
         if (grid != null) {
             gridProblems(out);

@@ -36,7 +36,12 @@ import org.jboss.logging.Logger;
  * instances agree), and announces new ones there. Before it decides whether an announcement is new,
  * the same or a conflict, it reads the topic up to its current end, so two instances do not both
  * accept different content for one version unless they announce it at the same moment; then the
- * earlier record wins everywhere and the later one is logged and ignored.
+ * earlier record wins everywhere and the later one is logged and ignored. Workers report on the same
+ * topic how their evaluation of a version goes ({@link VersionStatus}, keyed {@code name|version|status}).
+ * <p>
+ * The registry also says which results the aggregator may count ({@link #refusal}): none of a version
+ * withdrawn from the topic (a tombstone: stale results), and none whose weights' fingerprint is not the
+ * version's (the announced one, else the first a worker reported).
  */
 @ApplicationScoped
 public class ModelRegistry {
@@ -52,8 +57,12 @@ public class ModelRegistry {
     Map<String, Object> kafka;
 
     private final Map<String, ModelAnnouncement> versions = new LinkedHashMap<>();
+    private final Map<String, VersionStatus> statuses = new HashMap<>();
+    private final Map<String, String> reportedFingerprints = new HashMap<>();
+    private final java.util.Set<String> withdrawn = new java.util.HashSet<>();
     private final Map<Integer, Long> positions = new HashMap<>();
     private volatile boolean running;
+    private boolean judgedBefore;
     private Thread reader;
     private KafkaConsumer<String, String> consumer;
     private KafkaConsumer<String, String> endProbe;
@@ -117,6 +126,55 @@ public class ModelRegistry {
     /** Every version announced, in the order announced. */
     public synchronized List<ModelAnnouncement> versions() {
         return List.copyOf(versions.values());
+    }
+
+    /** The latest status a worker reported for {@code name|version}, or null. */
+    public synchronized VersionStatus status(ModelAnnouncement version) {
+        return statuses.get(version.key());
+    }
+
+    /** A reason, for a dead letter, why results of this version with these weights must not be counted. */
+    public record Refusal(String reason, String message) {}
+
+    /**
+     * Null if a result of {@code model} {@code version} with weights {@code fingerprint} may be counted; else why not:
+     * the version was withdrawn ({@code withdrawn_version}), or its weights are not the version's ({@code fingerprint_mismatch}).
+     * The first call waits (up to 15 s) for the topic to be read to its end, so that results are not judged on a partial
+     * registry after a restart; later ones use what has been read so far (a fingerprint is known once its status is read).
+     */
+    public synchronized Refusal refusal(String model, String version, String fingerprint) throws InterruptedException {
+        if (!enabled()) {
+            return null;
+        }
+        if (!judgedBefore) {
+            awaitCaughtUp();
+            judgedBefore = true;
+        }
+        String key = model + "|" + version;
+        ModelAnnouncement announced = versions.get(key);
+        if (announced == null) {
+            return withdrawn.contains(key) ? new Refusal("withdrawn_version", "version " + version + " of " + model
+                    + " was withdrawn from " + config.topics().models() + "; results of it are stale and not counted") : null;
+        }
+        String expected = announced.fingerprint() != null ? announced.fingerprint() : reportedFingerprints.get(key);
+        if (expected != null && fingerprint != null && !expected.equals(fingerprint)) {
+            return new Refusal("fingerprint_mismatch", "version " + version + " of " + model + " has weights " + expected
+                    + (announced.fingerprint() != null ? " (announced)" : " (as first loaded)") + ", this result was made with "
+                    + fingerprint + ": another checkpoint under the same version; announce it as a new version");
+        }
+        return null;
+    }
+
+    /** Publishes a worker's status of a version and waits until the broker has it. */
+    public void report(VersionStatus status) {
+        try {
+            producer.send(new ProducerRecord<>(config.topics().models(), status.key(), JSON.writeValueAsString(status))).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IllegalStateException("could not report the status of " + status.versionKey() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -199,8 +257,14 @@ public class ModelRegistry {
 
     /** The first announcement of a version stands; a tombstone withdraws it; a later, different one is ignored. */
     private void apply(ConsumerRecord<String, String> record) {
+        if (record.key() != null && record.key().endsWith(VersionStatus.KEY_SUFFIX)) {
+            applyStatus(record);
+            return;
+        }
         if (record.value() == null) {
-            versions.remove(record.key());
+            if (versions.remove(record.key()) != null) {
+                withdrawn.add(record.key());
+            }
             return;
         }
         ModelAnnouncement a;
@@ -217,6 +281,22 @@ public class ModelRegistry {
         ModelAnnouncement first = versions.putIfAbsent(a.key(), a);
         if (first != null && !first.content().equals(a.content())) {
             LOG.warnf("ignoring a conflicting announcement of %s at offset %d; the first one stands", a.key(), record.offset());
+        }
+    }
+
+    /** The latest status of a version stands; the first fingerprint reported for it is the version's (when none was announced). */
+    private void applyStatus(ConsumerRecord<String, String> record) {
+        if (record.value() == null) {
+            return;
+        }
+        try {
+            VersionStatus status = JSON.readValue(record.value(), VersionStatus.class);
+            statuses.put(status.versionKey(), status);
+            if (status.fingerprint() != null) {
+                reportedFingerprints.putIfAbsent(status.versionKey(), status.fingerprint());
+            }
+        } catch (Exception e) {
+            LOG.warnf("ignoring an unreadable version status at offset %d: %s", record.offset(), e.getMessage());
         }
     }
 

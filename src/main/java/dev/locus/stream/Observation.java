@@ -4,15 +4,18 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
+import dev.locus.study.KnowledgeDiff;
 import dev.locus.study.ResultEvent;
 
 /**
  * One record of {@code locus.results} as the aggregator counts it, read and checked once where it
  * comes in ({@link #read}): the group it counts in, the 64-bit prefix of its id (what the group's
- * counted-id set holds), what it is, and for a successful edit the point it adds to the statistics.
- * {@code point} is null for the other kinds.
+ * counted-id set holds), the fact and the weights' fingerprint, what it is, for a successful edit
+ * the point it adds to the statistics (null for the other kinds), and for a trace or skipped fact
+ * what the unedited model knows of the fact (null for edits).
  */
-public record Observation(StatsState.GroupKey group, long id, Kind kind, StatsState.Point point) {
+public record Observation(StatsState.GroupKey group, long id, String factId, String fingerprint, Kind kind, StatsState.Point point,
+                          KnowledgeDiff.Knowledge knowledge) {
     public enum Kind { TRACE, SKIPPED, EDIT, FAILED_EDIT }
 
     /** A record that is no result event the aggregator can count: not JSON, an unknown type, no model or grid, no usable id. */
@@ -28,6 +31,9 @@ public record Observation(StatsState.GroupKey group, long id, Kind kind, StatsSt
     public Observation {
         if ((kind == Kind.EDIT) != (point != null)) {
             throw new IllegalArgumentException("a point is what a successful edit, and only one, adds: " + kind + ", " + point);
+        }
+        if ((kind == Kind.TRACE || kind == Kind.SKIPPED) != (knowledge != null)) {
+            throw new IllegalArgumentException("knowledge is what a trace or skipped fact, and only they, add: " + kind + ", " + knowledge);
         }
     }
 
@@ -53,20 +59,27 @@ public record Observation(StatsState.GroupKey group, long id, Kind kind, StatsSt
             throw new Unreadable("no model version or fingerprint, or no grid id");
         }
         long id = idPrefix(event.id());
-        if (!(event instanceof ResultEvent.Edit e)) {
-            return new Observation(new StatsState.GroupKey(event.model(), version, event.gridId(), "*", "*"), id,
-                    event instanceof ResultEvent.Trace ? Kind.TRACE : Kind.SKIPPED, null);
+        String fact = absent(event.factId()) ? null : event.factId(); // counted without it, but not paired in comparisons
+        String fingerprint = event.modelFingerprint();
+        StatsState.GroupKey model = new StatsState.GroupKey(event.model(), version, event.gridId(), "*", "*");
+        if (event instanceof ResultEvent.Trace t) {
+            double p = t.trace() == null ? Double.NaN : t.trace().pClean();
+            return new Observation(model, id, fact, fingerprint, Kind.TRACE, null, new KnowledgeDiff.Knowledge(p, t.answer()));
         }
+        if (event instanceof ResultEvent.Skipped s) {
+            return new Observation(model, id, fact, fingerprint, Kind.SKIPPED, null, new KnowledgeDiff.Knowledge(s.pClean(), s.answer()));
+        }
+        ResultEvent.Edit e = (ResultEvent.Edit) event;
         EditResult edit = e.edit();
         if (edit == null || absent(edit.method()) || absent(edit.problem()) || edit.layer() < 0) {
             throw new Unreadable("an edit without its method, problem or layer");
         }
         StatsState.GroupKey group = new StatsState.GroupKey(e.model(), version, e.gridId(), edit.method(), edit.problem());
         if (!"ok".equals(edit.status())) {
-            return new Observation(group, id, Kind.FAILED_EDIT, null);
+            return new Observation(group, id, fact, fingerprint, Kind.FAILED_EDIT, null, null);
         }
-        return new Observation(group, id, Kind.EDIT, new StatsState.Point(edit.layer(), edit.tracingValue(), edit.rewriteScore(),
-                edit.paraphraseScore(), edit.neighborhoodScore(), edit.overallScore()));
+        return new Observation(group, id, fact, fingerprint, Kind.EDIT, new StatsState.Point(edit.layer(), edit.tracingValue(),
+                edit.rewriteScore(), edit.paraphraseScore(), edit.neighborhoodScore(), edit.overallScore()), null);
     }
 
     private static boolean absent(String s) {

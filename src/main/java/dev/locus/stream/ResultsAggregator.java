@@ -54,6 +54,15 @@ public final class ResultsAggregator implements AutoCloseable {
     private volatile long counted;
     private volatile long duplicates;
     private volatile long unreadable;
+    private volatile long refused;
+    private VersionCheck versionCheck = (model, version, fingerprint) -> null;
+    private String deadLetterTopic;
+
+    /** Says why results of a model version with given weights must not be counted (null if they may be): {@link ModelRegistry#refusal}. */
+    @FunctionalInterface
+    public interface VersionCheck {
+        ModelRegistry.Refusal refusal(String model, String version, String fingerprint) throws InterruptedException;
+    }
 
     /**
      * @param kafka    client settings (bootstrap servers, security) shared by its consumer and producer
@@ -68,6 +77,18 @@ public final class ResultsAggregator implements AutoCloseable {
         this.snapshotInterval = snapshotInterval;
         this.listener = listener;
         this.thread = new Thread(this::run, "locus-aggregator-" + id);
+    }
+
+    /** Results {@code check} refuses are dead letters on {@code topic} (with their reason and bytes) instead of being counted. Before {@link #start}. */
+    public ResultsAggregator checkingVersions(String topic, VersionCheck check) {
+        this.deadLetterTopic = topic;
+        this.versionCheck = check;
+        return this;
+    }
+
+    /** The state itself, for figures computed from it on demand (its methods are synchronised). */
+    public StatsState state() {
+        return state;
     }
 
     public ResultsAggregator start() {
@@ -87,6 +108,11 @@ public final class ResultsAggregator implements AutoCloseable {
     /** Records that are no result event (logged, never counted, never fatal). */
     public long unreadable() {
         return unreadable;
+    }
+
+    /** Results of a withdrawn version, or with weights that are not their version's: dead letters, never counted. */
+    public long refused() {
+        return refused;
     }
 
     private void run() {
@@ -127,7 +153,7 @@ public final class ResultsAggregator implements AutoCloseable {
                 }
                 boolean changed = false;
                 for (ConsumerRecord<String, String> record : batch) {
-                    changed |= fold(record);
+                    changed |= fold(record, producer);
                     offsets.put(record.partition(), record.offset() + 1);
                     dirty = true;
                 }
@@ -149,7 +175,7 @@ public final class ResultsAggregator implements AutoCloseable {
     }
 
     /** Reads the result, here and only here, and folds it in: counted, a duplicate (counted before) or unreadable. */
-    private boolean fold(ConsumerRecord<String, String> record) {
+    private boolean fold(ConsumerRecord<String, String> record, KafkaProducer<String, String> producer) {
         Observation result;
         try {
             result = Observation.read(record.value());
@@ -158,12 +184,38 @@ public final class ResultsAggregator implements AutoCloseable {
             LOG.warnf("unreadable result at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), e.getMessage());
             return false;
         }
+        ModelRegistry.Refusal refusal;
+        try {
+            refusal = versionCheck.refusal(result.group().model(), result.group().version(), result.fingerprint());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while checking a result's version", e);
+        }
+        if (refusal != null) {
+            deadLetter(record, refusal, result.group().model(), producer);
+            return false;
+        }
         if (state.add(result)) {
             counted++;
             return true;
         }
         duplicates++;
         return false;
+    }
+
+    /** The refused result as a dead letter, on the broker before the aggregator reads on (so its offset is not passed without it). */
+    private void deadLetter(ConsumerRecord<String, String> record, ModelRegistry.Refusal refusal, String model,
+                            KafkaProducer<String, String> producer) {
+        byte[] original = record.value().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        DeadLetter letter = DeadLetters.letter("aggregator", refusal.reason(), refusal.message(), record.topic(), record.partition(),
+                record.offset(), record.key(), original, model);
+        try {
+            producer.send(new ProducerRecord<>(deadLetterTopic, record.key(), JSON.writeValueAsString(letter))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not dead-letter a refused result: " + e.getMessage(), e);
+        }
+        refused++;
+        LOG.warnf("refused result at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), refusal.message());
     }
 
     /** Reads the stats topic to its end and restores this aggregator's latest snapshot of every group. */

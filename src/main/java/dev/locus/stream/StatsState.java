@@ -3,10 +3,13 @@ package dev.locus.stream;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.locus.stats.LayerStatistics;
+import dev.locus.study.KnowledgeDiff;
+import dev.locus.study.VersionComparison;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +29,12 @@ import java.util.TreeMap;
  * were, for the live page's scatter of tracing value against score (sufficient statistics cannot
  * draw one). The sample is bounded, lives in memory only and is not part of the snapshots, so it
  * starts empty after a restart while the statistics carry on; it never feeds any figure.
+ * <p>
+ * For comparing versions, each group also keeps its facts one by one: an edit group every successful
+ * edit's layer, tracing value and scores per fact ({@value #FACT_ROW} doubles an edit), the model's
+ * group ("*") what the unedited model knows of each fact (p(true) and its answer). They are part of
+ * the snapshots, so a comparison after a restart is computed from exactly what was counted before.
+ * Access is synchronised: the aggregator's thread folds results in while others read.
  */
 public final class StatsState {
     /** The four scores of an edit (ALGORITHMS.md §4), each analysed against the tracing value. */
@@ -68,7 +77,9 @@ public final class StatsState {
             Map<String, LayerStatistics.Snapshot> statistics,
             Map<String, LayerStatistics.Analysis> analysis,
             @JsonProperty("results_offsets") Map<Integer, Long> resultsOffsets,
-            @JsonProperty("updated_at") String updatedAt) {}
+            @JsonProperty("updated_at") String updatedAt,
+            @JsonProperty("fact_edits") Map<String, String> factEdits,
+            Map<String, KnowledgeDiff.Knowledge> knowledge) {}
 
     /**
      * A read-only view of one group, for metrics, REST and the page. {@code latest} (oldest first,
@@ -79,8 +90,13 @@ public final class StatsState {
                             @JsonProperty("failed_edits") long failedEdits, Map<String, LayerStatistics.Analysis> analysis,
                             @JsonIgnore List<Point> latest) {}
 
+    /** Doubles kept per successful edit of a fact: layer, tracing value and the four scores. */
+    static final int FACT_ROW = 6;
+
     private static final class Group {
         final Set<Long> counted = new HashSet<>();
+        final Map<String, double[]> factEdits = new HashMap<>();
+        final Map<String, KnowledgeDiff.Knowledge> knowledge = new HashMap<>();
         final Map<String, LayerStatistics> metrics = new LinkedHashMap<>();
         final ArrayDeque<Point> latest = new ArrayDeque<>();
         long traced;
@@ -90,15 +106,20 @@ public final class StatsState {
     }
 
     private final Map<GroupKey, Group> groups = new TreeMap<>();
+    private long revision;
 
     /**
      * Folds one result in; returns false when it was already counted. O(1) per result: a hash
      * lookup and one statistics update per metric.
      */
-    public boolean add(Observation result) {
+    public synchronized boolean add(Observation result) {
         Group group = groups.computeIfAbsent(result.group(), k -> new Group());
         if (!group.counted.add(result.id())) {
             return false;
+        }
+        revision++;
+        if (result.knowledge() != null && result.factId() != null) {
+            group.knowledge.put(result.factId(), result.knowledge());
         }
         switch (result.kind()) {
             case TRACE -> group.traced++;
@@ -114,6 +135,13 @@ public final class StatsState {
                 for (int i = 0; i < scores.length; i++) {
                     group.metrics.computeIfAbsent(METRICS.get(i), m -> new LayerStatistics()).add(p.layer(), p.tracing(), scores[i]);
                 }
+                if (result.factId() != null) {
+                    double[] before = group.factEdits.getOrDefault(result.factId(), new double[0]);
+                    double[] after = java.util.Arrays.copyOf(before, before.length + FACT_ROW);
+                    System.arraycopy(new double[] {p.layer(), p.tracing(), p.rewrite(), p.paraphrase(), p.neighborhood(), p.overall()}, 0,
+                            after, before.length, FACT_ROW);
+                    group.factEdits.put(result.factId(), after);
+                }
                 if (group.latest.size() == SAMPLE_SIZE) {
                     group.latest.removeFirst();
                 }
@@ -123,7 +151,39 @@ public final class StatsState {
         return true;
     }
 
-    public List<GroupView> view() {
+    /** Grows with every result counted: a comparison computed at one revision holds until the next. */
+    public synchronized long revision() {
+        return revision;
+    }
+
+    /**
+     * Every successful edit of one version and grid that names its fact, ordered by fact, method, problem and layer
+     * (an order independent of arrival, so a comparison is the same however the results came in).
+     */
+    public synchronized List<VersionComparison.Edit> edits(String model, String version, String grid) {
+        List<VersionComparison.Edit> out = new ArrayList<>();
+        groups.forEach((key, g) -> {
+            if (key.model().equals(model) && key.version().equals(version) && key.grid().equals(grid) && !key.method().equals("*")) {
+                new TreeMap<>(g.factEdits).forEach((fact, rows) -> {
+                    for (int i = 0; i < rows.length; i += FACT_ROW) {
+                        out.add(new VersionComparison.Edit(fact, key.method(), key.problem(), (int) rows[i], rows[i + 1], rows[i + 2],
+                                rows[i + 3], rows[i + 4], rows[i + 5]));
+                    }
+                });
+            }
+        });
+        out.sort(java.util.Comparator.comparing(VersionComparison.Edit::factId).thenComparing(VersionComparison.Edit::method)
+                .thenComparing(VersionComparison.Edit::problem).thenComparingInt(VersionComparison.Edit::layer));
+        return out;
+    }
+
+    /** What the unedited version knows of each fact it traced or skipped, by fact id (sorted). */
+    public synchronized Map<String, KnowledgeDiff.Knowledge> knowledge(String model, String version, String grid) {
+        Group g = groups.get(new GroupKey(model, version, grid, "*", "*"));
+        return g == null ? Map.of() : new TreeMap<>(g.knowledge);
+    }
+
+    public synchronized List<GroupView> view() {
         List<GroupView> out = new ArrayList<>();
         groups.forEach((key, g) -> out.add(new GroupView(key.model(), key.version(), key.grid(), key.method(), key.problem(),
                 g.traced, g.skipped, g.edits,
@@ -138,20 +198,21 @@ public final class StatsState {
     }
 
     /** Snapshot records keyed {@code aggregator|model|version|grid|method|problem}, all stamped with the offsets they cover. */
-    public Map<String, GroupSnapshot> snapshots(String aggregator, Map<Integer, Long> offsets, String now) {
+    public synchronized Map<String, GroupSnapshot> snapshots(String aggregator, Map<Integer, Long> offsets, String now) {
         Map<String, GroupSnapshot> out = new LinkedHashMap<>();
         groups.forEach((key, g) -> {
             Map<String, LayerStatistics.Snapshot> statistics = new LinkedHashMap<>();
             g.metrics.forEach((metric, stats) -> statistics.put(metric, stats.snapshot()));
             out.put(aggregator + "|" + key.text(), new GroupSnapshot(aggregator, key.model(), key.version(), key.grid(),
                     key.method(), key.problem(), g.traced,
-                    g.skipped, g.edits, g.failedEdits, packIds(g.counted), statistics, analyses(g), Map.copyOf(offsets), now));
+                    g.skipped, g.edits, g.failedEdits, packIds(g.counted), statistics, analyses(g), Map.copyOf(offsets), now,
+                    packEdits(g.factEdits), new TreeMap<>(g.knowledge)));
         });
         return out;
     }
 
     /** Restores one group from its snapshot (replacing what was there). */
-    public void restore(GroupSnapshot s) {
+    public synchronized void restore(GroupSnapshot s) {
         Group g = new Group();
         g.traced = s.traced();
         g.skipped = s.skipped();
@@ -159,6 +220,13 @@ public final class StatsState {
         g.failedEdits = s.failedEdits();
         g.counted.addAll(unpackIds(s.countedIds()));
         s.statistics().forEach((metric, snap) -> g.metrics.put(metric, LayerStatistics.fromSnapshot(snap)));
+        if (s.factEdits() != null) { // snapshots from before comparisons have none: those facts are not paired
+            s.factEdits().forEach((fact, packed) -> g.factEdits.put(fact, unpackDoubles(packed)));
+        }
+        if (s.knowledge() != null) {
+            g.knowledge.putAll(s.knowledge());
+        }
+        revision++;
         groups.put(new GroupKey(s.model(), s.version(), s.grid(), s.method(), s.problem()), g);
     }
 
@@ -167,6 +235,28 @@ public final class StatsState {
         ByteBuffer bytes = ByteBuffer.allocate(8 * ids.size());
         ids.stream().sorted().forEach(bytes::putLong);
         return Base64.getEncoder().encodeToString(bytes.array());
+    }
+
+    /** Each fact's edits as base64 of their doubles, bit for bit. */
+    private static Map<String, String> packEdits(Map<String, double[]> edits) {
+        Map<String, String> out = new TreeMap<>();
+        edits.forEach((fact, rows) -> {
+            ByteBuffer bytes = ByteBuffer.allocate(8 * rows.length);
+            for (double v : rows) {
+                bytes.putDouble(v);
+            }
+            out.put(fact, Base64.getEncoder().encodeToString(bytes.array()));
+        });
+        return out;
+    }
+
+    private static double[] unpackDoubles(String packed) {
+        ByteBuffer bytes = ByteBuffer.wrap(Base64.getDecoder().decode(packed));
+        double[] out = new double[bytes.remaining() / 8];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = bytes.getDouble();
+        }
+        return out;
     }
 
     private static List<Long> unpackIds(String packed) {

@@ -35,8 +35,8 @@ public class WorkerModel {
     private CompletableFuture<FactStudyRunner> runner;
 
     void start(@Observes StartupEvent event) {
-        if (!Roles.worker(config.role())) {
-            return;
+        if (!Roles.worker(config.role()) || VersionEvaluator.announced(config)) {
+            return; // announced versions are loaded one at a time by the VersionEvaluator
         }
         StudySettings settings = StudySettingsMapping.from(config);
         runner = CompletableFuture.supplyAsync(() -> {

@@ -132,19 +132,35 @@ public final class FactStudyRunner implements AutoCloseable {
     public TraceOutcome run(Fact fact, Consumer<ResultEvent> sink) {
         String factKey = fingerprint + "|" + gridId + "|" + Sha256.hex(json(fact));
         long start = System.nanoTime();
+        String answer = greedyAnswer(fact);
         TraceOutcome outcome = study.run(fact, methods, problems, grid.layers(),
                 edit -> sink.accept(editEvent(factKey, fact, edit)),
-                trace -> sink.accept(traceEvent(factKey, fact, trace, (System.nanoTime() - start) / 1_000_000)));
+                trace -> sink.accept(traceEvent(factKey, fact, trace, answer, (System.nanoTime() - start) / 1_000_000)));
         if (outcome instanceof TraceOutcome.NotAnalysed n) {
             sink.accept(new ResultEvent.Skipped(id(factKey, "skipped"), "skipped", modelName, version, fingerprint, fact.id(), gridId, grid,
-                    n.pClean(), n.reason(), (System.nanoTime() - start) / 1_000_000));
+                    n.pClean(), answer, n.reason(), (System.nanoTime() - start) / 1_000_000));
         }
         return outcome;
     }
 
-    private ResultEvent traceEvent(String factKey, Fact fact, CausalTrace trace, long durationMs) {
+    /**
+     * What the unedited model says after the prompt: its greedy continuation, as many tokens as the true object has,
+     * decoded. With p(true) it is what a version comparison's knowledge diff compares (a changed answer is what a
+     * person looks at first when a version regresses). Null where the prompt cannot be tokenized for it; the trace reports why.
+     */
+    private String greedyAnswer(Fact fact) {
+        try {
+            long[] prompt = lm.tokenize(fact.prompt()).ids();
+            int length = lm.targetIds(fact.prompt(), fact.targetTrue()).length;
+            return lm.decode(lm.generateGreedy(prompt, length)).strip();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private ResultEvent traceEvent(String factKey, Fact fact, CausalTrace trace, String answer, long durationMs) {
         return new ResultEvent.Trace(id(factKey, "trace"), "trace", modelName, version, fingerprint, fact.id(), gridId, grid,
-                TraceJson.of(fact.id(), fact.targetTrue(), trace), durationMs);
+                TraceJson.of(fact.id(), fact.targetTrue(), trace), answer, durationMs);
     }
 
     private ResultEvent editEvent(String factKey, Fact fact, EditResult edit) {

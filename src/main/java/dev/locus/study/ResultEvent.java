@@ -11,7 +11,9 @@ import dev.locus.tracing.TraceJson;
  * An event on {@code locus.results}: a trace, an edit, or a fact that was skipped (not analysed).
  * Every event names the model, its version and the fingerprint of its weights, the fact and the
  * grid, and has a deterministic id, so a redelivered or replayed result is recognised where it is
- * counted. Statistics are kept per model, version and grid, never pooled across them.
+ * counted. Statistics are kept per model, version and grid, never pooled across them. Trace and
+ * skipped events also carry the unedited model's {@code answer} (its greedy continuation of the
+ * prompt, as long as the true object) next to p(true): what a version comparison's knowledge diff compares.
  * <p>
  * Read back by the {@code "type"} every event already carries ({@code EXISTING_PROPERTY}: writing
  * adds nothing, so the JSON stays as it was).
@@ -50,16 +52,17 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
     record Trace(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                  @JsonProperty("model_fingerprint") String modelFingerprint,
                  @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
-                 TraceJson trace, @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
+                 TraceJson trace, String answer, @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
 
     record Edit(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                 @JsonProperty("model_fingerprint") String modelFingerprint,
                 @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
                 EditResult edit) implements ResultEvent {}
 
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record Skipped(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                    @JsonProperty("model_fingerprint") String modelFingerprint,
                    @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
-                   @JsonProperty("p_clean") double pClean, String reason, @JsonProperty("duration_ms") long durationMs)
+                   @JsonProperty("p_clean") double pClean, String answer, String reason, @JsonProperty("duration_ms") long durationMs)
             implements ResultEvent {}
 }

@@ -1,5 +1,6 @@
 package dev.locus.study;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.locus.editing.EditResult;
 import dev.locus.stats.LayerStatistics;
 import dev.locus.stats.PairedBootstrap;
@@ -18,38 +19,64 @@ import java.util.function.ToDoubleFunction;
  * version's best layer and tracing peak layer, each version's R² with intervals, and a verdict on
  * the score averaged over the layers of each fact. In batch, over two lists of results: the reference a live comparison is held to.
  */
-public record VersionComparison(String method, String problem, String metric, List<Layer> layers, int baselineBestLayer,
-                                int candidateBestLayer, int baselineTracingPeak, int candidateTracingPeak,
-                                PairedBootstrap.Interval overall, Verdict verdict, Fit baselineFit, Fit candidateFit) {
+public record VersionComparison(String method, String problem, String metric, List<Layer> layers,
+                                @JsonProperty("baseline_best_layer") int baselineBestLayer,
+                                @JsonProperty("candidate_best_layer") int candidateBestLayer,
+                                @JsonProperty("baseline_tracing_peak") int baselineTracingPeak,
+                                @JsonProperty("candidate_tracing_peak") int candidateTracingPeak,
+                                PairedBootstrap.Interval overall, Verdict verdict, @JsonProperty("baseline_fit") Fit baselineFit,
+                                @JsonProperty("candidate_fit") Fit candidateFit) {
 
     /**
      * Each version's R² of score ~ layer, ~ tracing, ~ both and the gain ({@link LayerStatistics}) over the paired edits,
      * with 95 % intervals from the same hashed Poisson weights, a fact's edits weighted together.
      */
-    public record Fit(PairedBootstrap.Interval layerR2, PairedBootstrap.Interval tracingR2, PairedBootstrap.Interval bothR2,
-                      PairedBootstrap.Interval gain) {}
+    public record Fit(@JsonProperty("layer_r2") PairedBootstrap.Interval layerR2, @JsonProperty("tracing_r2") PairedBootstrap.Interval tracingR2,
+                      @JsonProperty("both_r2") PairedBootstrap.Interval bothR2, PairedBootstrap.Interval gain) {}
 
     /** Higher is better for every score, so an interval above zero is an improvement. */
-    public enum Verdict { IMPROVED, REGRESSED, UNCHANGED }
+    public enum Verdict {
+        IMPROVED, REGRESSED, UNCHANGED;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public record Layer(int layer, double baseline, double candidate, PairedBootstrap.Interval difference) {}
 
-    /** The four scores, by name, as results carry them. */
-    static final Map<String, ToDoubleFunction<EditResult>> METRICS = metrics();
+    /** A successful edit as a comparison sees it: where it was made, the tracing value there and its four scores. */
+    public record Edit(String factId, String method, String problem, int layer, double tracing, double rewrite, double paraphrase,
+                       double neighborhood, double overall) {
+        /** The edit of a successful result; null for a failed one, which is never paired. */
+        public static Edit of(EditResult r) {
+            return !r.status().equals("ok") ? null : new Edit(r.factId(), r.method(), r.problem(), r.layer(), r.tracingValue(),
+                    r.rewriteScore(), r.paraphraseScore(), r.neighborhoodScore(), r.overallScore());
+        }
+    }
 
+    /** The four scores, by name, as results carry them. */
+    static final Map<String, ToDoubleFunction<Edit>> METRICS = metrics();
+
+    /** The comparison of two lists of results; failed edits are left out. */
     public static List<VersionComparison> compare(List<EditResult> baseline, List<EditResult> candidate, int replicates) {
-        Map<String, EditResult> base = new HashMap<>();
-        for (EditResult r : baseline) {
-            if (r.status().equals("ok")) {
-                base.put(key(r), r);
-            }
+        return compareEdits(baseline.stream().map(Edit::of).filter(java.util.Objects::nonNull).toList(),
+                candidate.stream().map(Edit::of).filter(java.util.Objects::nonNull).toList(), replicates);
+    }
+
+    /** The comparison of two versions' successful edits, paired by fact, method, problem and layer, in the candidate's order. */
+    public static List<VersionComparison> compareEdits(List<Edit> baseline, List<Edit> candidate, int replicates) {
+        Map<String, Edit> base = new HashMap<>();
+        for (Edit r : baseline) {
+            base.put(key(r), r);
         }
         // method × problem → pairs (baseline, candidate), in the candidate's order
-        Map<String, List<EditResult[]>> groups = new LinkedHashMap<>();
-        for (EditResult c : candidate) {
-            EditResult b = c.status().equals("ok") ? base.get(key(c)) : null;
+        Map<String, List<Edit[]>> groups = new LinkedHashMap<>();
+        for (Edit c : candidate) {
+            Edit b = base.get(key(c));
             if (b != null) {
-                groups.computeIfAbsent(c.method() + "\t" + c.problem(), k -> new ArrayList<>()).add(new EditResult[] {b, c});
+                groups.computeIfAbsent(c.method() + "\t" + c.problem(), k -> new ArrayList<>()).add(new Edit[] {b, c});
             }
         }
         List<VersionComparison> out = new ArrayList<>();
@@ -58,11 +85,11 @@ public record VersionComparison(String method, String problem, String metric, Li
         return out;
     }
 
-    private static VersionComparison of(String method, String problem, String metric, ToDoubleFunction<EditResult> score,
-                                        List<EditResult[]> pairs, int replicates) {
-        Map<Integer, List<EditResult[]>> byLayer = new TreeMap<>();
+    private static VersionComparison of(String method, String problem, String metric, ToDoubleFunction<Edit> score,
+                                        List<Edit[]> pairs, int replicates) {
+        Map<Integer, List<Edit[]>> byLayer = new TreeMap<>();
         Map<String, double[]> perFact = new LinkedHashMap<>(); // fact → {sum of differences, layers}
-        for (EditResult[] p : pairs) {
+        for (Edit[] p : pairs) {
             byLayer.computeIfAbsent(p[1].layer(), l -> new ArrayList<>()).add(p);
             double[] f = perFact.computeIfAbsent(p[1].factId(), k -> new double[2]);
             f[0] += score.applyAsDouble(p[1]) - score.applyAsDouble(p[0]);
@@ -79,26 +106,26 @@ public record VersionComparison(String method, String problem, String metric, Li
         PairedBootstrap.Interval o = overall.interval();
         Verdict verdict = o.sign() > 0 ? Verdict.IMPROVED : o.sign() < 0 ? Verdict.REGRESSED : Verdict.UNCHANGED;
         return new VersionComparison(method, problem, metric, layers, argmax(byLayer, 0, score), argmax(byLayer, 1, score),
-                argmax(byLayer, 0, EditResult::tracingValue), argmax(byLayer, 1, EditResult::tracingValue), o, verdict,
+                argmax(byLayer, 0, Edit::tracing), argmax(byLayer, 1, Edit::tracing), o, verdict,
                 fit(pairs, 0, score, replicates), fit(pairs, 1, score, replicates));
     }
 
     /** One side's R² and gain over all its paired edits, and over each bootstrap replicate (fact weights repeated). */
-    private static Fit fit(List<EditResult[]> pairs, int side, ToDoubleFunction<EditResult> score, int replicates) {
+    private static Fit fit(List<Edit[]> pairs, int side, ToDoubleFunction<Edit> score, int replicates) {
         LayerStatistics all = new LayerStatistics();
         LayerStatistics[] replicate = new LayerStatistics[replicates];
         for (int r = 0; r < replicates; r++) {
             replicate[r] = new LayerStatistics();
         }
         Map<String, Long> seeds = new HashMap<>();
-        for (EditResult[] p : pairs) {
-            EditResult e = p[side];
+        for (Edit[] p : pairs) {
+            Edit e = p[side];
             double y = score.applyAsDouble(e);
-            all.add(e.layer(), e.tracingValue(), y);
+            all.add(e.layer(), e.tracing(), y);
             long seed = seeds.computeIfAbsent(e.factId(), PairedBootstrap::seed);
             for (int r = 0; r < replicates; r++) {
                 for (int w = PairedBootstrap.weight(seed, r); w > 0; w--) {
-                    replicate[r].add(e.layer(), e.tracingValue(), y);
+                    replicate[r].add(e.layer(), e.tracing(), y);
                 }
             }
         }
@@ -116,10 +143,10 @@ public record VersionComparison(String method, String problem, String metric, Li
                 PairedBootstrap.interval(facts, a.bothR2(), values[2]), PairedBootstrap.interval(facts, a.gain(), values[3]));
     }
 
-    private static int argmax(Map<Integer, List<EditResult[]>> byLayer, int side, ToDoubleFunction<EditResult> f) {
+    private static int argmax(Map<Integer, List<Edit[]>> byLayer, int side, ToDoubleFunction<Edit> f) {
         int best = -1;
         double bestValue = Double.NEGATIVE_INFINITY;
-        for (Map.Entry<Integer, List<EditResult[]>> e : byLayer.entrySet()) {
+        for (Map.Entry<Integer, List<Edit[]>> e : byLayer.entrySet()) {
             double m = mean(e.getValue(), side, f);
             if (m > bestValue) {
                 best = e.getKey();
@@ -129,20 +156,20 @@ public record VersionComparison(String method, String problem, String metric, Li
         return best;
     }
 
-    private static double mean(List<EditResult[]> pairs, int side, ToDoubleFunction<EditResult> f) {
+    private static double mean(List<Edit[]> pairs, int side, ToDoubleFunction<Edit> f) {
         return pairs.stream().mapToDouble(p -> f.applyAsDouble(p[side])).average().orElse(Double.NaN);
     }
 
-    private static String key(EditResult r) {
+    private static String key(Edit r) {
         return r.factId() + "\t" + r.method() + "\t" + r.problem() + "\t" + r.layer();
     }
 
-    private static Map<String, ToDoubleFunction<EditResult>> metrics() {
-        Map<String, ToDoubleFunction<EditResult>> m = new LinkedHashMap<>();
-        m.put("rewrite", EditResult::rewriteScore);
-        m.put("paraphrase", EditResult::paraphraseScore);
-        m.put("neighborhood", EditResult::neighborhoodScore);
-        m.put("overall", EditResult::overallScore);
+    private static Map<String, ToDoubleFunction<Edit>> metrics() {
+        Map<String, ToDoubleFunction<Edit>> m = new LinkedHashMap<>();
+        m.put("rewrite", Edit::rewrite);
+        m.put("paraphrase", Edit::paraphrase);
+        m.put("neighborhood", Edit::neighborhood);
+        m.put("overall", Edit::overall);
         return m;
     }
 }

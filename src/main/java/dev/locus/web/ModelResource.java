@@ -5,10 +5,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.config.LocusConfig;
-import dev.locus.stream.AggregatorService;
 import dev.locus.stream.ModelAnnouncement;
 import dev.locus.stream.ModelRegistry;
-import dev.locus.stream.StatsState;
+import dev.locus.stream.VersionProgress;
+import dev.locus.stream.VersionStatus;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -40,13 +40,17 @@ public class ModelResource {
     ModelRegistry registry;
 
     @Inject
-    AggregatorService aggregator;
+    VersionProgress progress;
 
     /**
-     * A version as listed: its announcement and its status, "announced" until results of it arrive, then "evaluating"
-     * with the facts done so far (traced or not analysed) as this instance's aggregator counts them.
+     * A version as listed: its announcement and its status — announced (no worker has taken it up), loading, evaluating,
+     * done (every fact of the facts topic studied; it goes back to evaluating when new facts arrive) or failed (with the
+     * reason) — with the facts done of those on the topic, from the version's consumer-group offsets, and an ETA at the
+     * rate this instance has seen. {@code fingerprint}, {@code worker} and {@code updated_at} are from the latest report.
      */
-    public record Listed(ModelAnnouncement announcement, String status, @JsonProperty("facts_done") long factsDone) {}
+    public record Listed(ModelAnnouncement announcement, String status, @JsonProperty("facts_done") long factsDone,
+                         @JsonProperty("facts_total") long factsTotal, @JsonProperty("eta_seconds") Long etaSeconds, String fingerprint,
+                         String reason, String worker, @JsonProperty("updated_at") String updatedAt) {}
 
     public record Refused(String error, List<String> problems) {}
 
@@ -55,12 +59,26 @@ public class ModelResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     public List<Listed> list() {
-        List<StatsState.GroupView> view = aggregator.view();
-        return registry.versions().stream().map(a -> {
-            long done = view.stream().filter(g -> g.method().equals("*") && g.model().equals(a.name()) && g.version().equals(a.version()))
-                    .mapToLong(g -> g.traced() + g.skipped()).sum();
-            return new Listed(a, done > 0 ? "evaluating" : "announced", done);
-        }).toList();
+        return registry.versions().stream().map(this::listed).toList();
+    }
+
+    private Listed listed(ModelAnnouncement a) {
+        VersionStatus reported = registry.status(a);
+        VersionProgress.Count count = progress.count(a);
+        String status;
+        if (reported != null && reported.state().equals(VersionStatus.FAILED)) {
+            status = VersionStatus.FAILED;
+        } else if (count.total() > 0 && count.finished()) {
+            status = "done";
+        } else if (reported == null) {
+            status = count.done() > 0 ? VersionStatus.EVALUATING : "announced";
+        } else {
+            status = reported.state();
+        }
+        Long eta = status.equals(VersionStatus.EVALUATING) || status.equals("done") ? progress.etaSeconds(a, count) : null;
+        return reported == null ? new Listed(a, status, count.done(), count.total(), eta, null, null, null, null)
+                : new Listed(a, status, count.done(), count.total(), eta, reported.fingerprint(), reported.reason(), reported.worker(),
+                reported.at());
     }
 
     @POST
@@ -125,7 +143,8 @@ public class ModelResource {
             checkpoint = source.startsWith("file://") ? source.substring(7) : source.startsWith("file:") ? source.substring(5) : source;
         }
         return new ModelAnnouncement(data.path("name").asText(null), data.path("version").asText(null), checkpoint,
-                tags.path("locus.baseline").asText(null), tags.path("locus.editing_config").asText(null), null, null, null);
+                tags.path("locus.baseline").asText(null), tags.path("locus.editing_config").asText(null), null,
+                tags.path("locus.fingerprint").asText(null), null, null);
     }
 
     private Response announce(ModelAnnouncement announcement, String source) throws InterruptedException {
