@@ -17,6 +17,9 @@
     sample: null,          // {version, key, points, capacity} for one group
     sampleLoading: false,
     renderQueued: false,
+    versions: [],          // /api/models
+    comparison: null,      // {key, body} from /api/compare
+    comparisonLoading: false,
   };
 
   // ---------- numbers (Jackson writes NaN and ±Infinity as strings) ----------
@@ -129,7 +132,8 @@
   function readHash() {
     const params = new URLSearchParams(location.hash.replace(/^#/, ''));
     return { model: params.get('model'), version: params.get('version'), grid: params.get('grid'), method: params.get('method'),
-      problem: params.get('problem'), metric: params.get('metric') || 'rewrite' };
+      problem: params.get('problem'), metric: params.get('metric') || 'rewrite', baseline: params.get('baseline'),
+      candidate: params.get('candidate') };
   }
 
   function writeHash() {
@@ -139,7 +143,7 @@
     history.replaceState(null, '', '#' + params.toString());
   }
 
-  const SELECTS = ['model', 'version', 'grid', 'method', 'problem', 'metric'];
+  const SELECTS = ['model', 'version', 'grid', 'method', 'problem', 'metric', 'baseline', 'candidate'];
   const sameRun = (g, sel) => g.model === sel.model && g.model_version === sel.version && g.grid_id === sel.grid;
   const unique = (xs) => [...new Set(xs)];
   const pick = (options, ...wanted) => wanted.find((w) => options.includes(w)) ?? options[0] ?? null;
@@ -205,6 +209,130 @@
     drawScatter($('scatter-chart'), analysis, metric, sample);
     renderR2($('r2'), group, metric);
     renderPerLayer($('per-layer'), analysis, metric);
+    renderComparison();
+  }
+
+  // ---------- version comparison ----------
+
+  /** Baseline and candidate: the user's choice, else the latest announced version of the model with a baseline, else the last two. */
+  function resolveComparison() {
+    const sel = state.selection;
+    const versions = unique((state.stats.groups || []).filter((g) => g.model === sel.model).map((g) => g.model_version));
+    const announced = state.versions.filter((v) => v.announcement.name === sel.model && v.announcement.baseline);
+    const latest = announced.length ? announced[announced.length - 1].announcement : null;
+    sel.candidate = pick(versions, sel.candidate, latest && latest.version, versions[versions.length - 1]);
+    const ownBaseline = (announced.find((v) => v.announcement.version === sel.candidate) || {}).announcement;
+    const others = versions.filter((v) => v !== sel.candidate);
+    sel.baseline = pick(others, sel.baseline, ownBaseline && ownBaseline.baseline, latest && latest.baseline, others[others.length - 1]);
+    fillSelect($('baseline'), others, sel.baseline);
+    fillSelect($('candidate'), versions, sel.candidate);
+    return sel.baseline && sel.candidate ? { model: sel.model, baseline: sel.baseline, candidate: sel.candidate } : null;
+  }
+
+  /** The comparison on screen, fetched again when the pair changes or new results have been counted. */
+  function currentComparison(pair) {
+    const key = [pair.model, pair.baseline, pair.candidate].join('\u0000');
+    const counted = (state.stats.groups || []).filter((g) => g.model === pair.model && [pair.baseline, pair.candidate].includes(g.model_version))
+      .reduce((n, g) => n + num(g.traced) + num(g.skipped) + num(g.edits), 0);
+    const version = `${key}\u0000${counted}`;
+    if ((!state.comparison || state.comparison.version !== version) && !state.comparisonLoading) {
+      state.comparisonLoading = true;
+      fetch('api/compare?' + new URLSearchParams(pair), { cache: 'no-store' })
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+        .then((body) => { state.comparison = { version, key, body }; })
+        .catch(() => { state.comparison = { version, key, body: null }; })
+        .finally(() => { state.comparisonLoading = false; scheduleRender(); });
+    }
+    return state.comparison && state.comparison.key === key ? state.comparison.body : null;
+  }
+
+  function renderComparison() {
+    const pair = resolveComparison();
+    const body = pair ? currentComparison(pair) : null;
+    const sel = state.selection;
+    const rows = body ? body.comparisons.filter((c) => c.method === sel.method && c.problem === sel.problem) : [];
+    const shown = rows.find((c) => c.metric === sel.metric) || null;
+    $('comparison-caption').textContent = pair ? `· ${pair.model} ${pair.baseline} → ${pair.candidate} · ${sel.method || ''} · ${sel.problem || ''}` : '';
+    $('comparison-summary').textContent = body ? `${count(body.paired_facts)} facts paired · ${body.replicates} bootstrap replicates`
+      : pair ? WAITING : 'one version only so far';
+    drawComparison($('comparison-chart'), shown, sel.metric);
+    renderVerdicts($('verdicts'), rows, sel.metric);
+    renderKnowledge($('knowledge'), body ? body.knowledge : null);
+  }
+
+  function drawComparison(container, comparison, metric) {
+    const W = 620, H = 290;
+    const box = { left: 56, right: W - 20, top: 10, bottom: H - 42 };
+    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, 'data-chart': 'comparison', role: 'img', 'aria-label': 'per-layer scores of both versions' });
+    const rows = comparison ? comparison.layers.filter((l) => Number.isFinite(num(l.baseline)) && Number.isFinite(num(l.candidate))) : [];
+    svg.setAttribute('data-points', rows.length);
+    if (!rows.length) {
+      container.replaceChildren(waiting(svg, W, H));
+      return;
+    }
+    const band = (l, side) => num(l.baseline) + num(l.difference[side]);
+    const finiteBand = rows.filter((l) => Number.isFinite(band(l, 'low')) && Number.isFinite(band(l, 'high')));
+    const layers = Math.max(...rows.map((l) => l.layer)) + 1;
+    const xAxis = { ticks: [...Array(layers).keys()].filter((l) => l % (layers <= 16 ? 1 : 4) === 0), label: String };
+    const yAxis = niceAxis(rows.flatMap((l) => [num(l.baseline), num(l.candidate)]).concat(finiteBand.flatMap((l) => [band(l, 'low'), band(l, 'high')])));
+    box.x = scale([-0.5, layers - 0.5], [box.left, box.right]);
+    box.y = scale([yAxis.lo, yAxis.hi], [box.bottom, box.top]);
+    frame(svg, box, xAxis, yAxis, { xTitle: 'edited layer', yTitle: `mean ${metric} score`, yColor: 'var(--fg)' });
+    if (finiteBand.length) {
+      const upper = finiteBand.map((l, i) => `${i ? 'L' : 'M'}${box.x(l.layer).toFixed(1)},${box.y(band(l, 'high')).toFixed(1)}`);
+      const lower = finiteBand.slice().reverse().map((l) => `L${box.x(l.layer).toFixed(1)},${box.y(band(l, 'low')).toFixed(1)}`);
+      svg.append(s('path', { d: upper.concat(lower).join(' ') + ' Z', class: 'band', 'data-series': 'interval' }));
+    }
+    for (const side of ['baseline', 'candidate']) {
+      const g = s('g', { 'data-series': side });
+      g.append(s('path', { d: rows.map((l, i) => `${i ? 'L' : 'M'}${box.x(l.layer).toFixed(1)},${box.y(num(l[side])).toFixed(1)}`).join(' '), class: 'series-' + side }));
+      for (const l of rows) {
+        g.append(s('circle', { cx: box.x(l.layer).toFixed(1), cy: box.y(num(l[side])).toFixed(1), r: 4, class: side, 'data-layer': l.layer },
+          s('title', {}, `layer ${l.layer}: ${side} ${fixed(l[side], 3)}; difference ${signed(l.difference.mean, 3)} [${signed(l.difference.low, 3)}, ${signed(l.difference.high, 3)}] (n = ${count(l.difference.facts)})`)));
+      }
+      svg.append(g);
+    }
+    container.replaceChildren(svg);
+  }
+
+  function renderVerdicts(table, rows, selected) {
+    if (!rows.length) {
+      table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { class: 'na', 'data-empty': 'true' }, WAITING))));
+      return;
+    }
+    const move = (a, b) => (a === b ? String(a) : `${a} → ${b}`);
+    table.replaceChildren(
+      el('thead', {}, el('tr', {}, ['metric', 'facts', 'difference', '95 % interval', 'verdict', 'best layer', 'tracing peak', 'R² layer / tracing / both'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, rows.map((c) => el('tr', { 'data-metric': c.metric, class: c.metric === selected ? 'selected' : null },
+        el('td', {}, c.metric), el('td', { 'data-stat': 'facts' }, count(c.overall.facts)),
+        el('td', { 'data-stat': 'difference' }, signed(c.overall.mean, 3)),
+        el('td', { 'data-stat': 'interval' }, `[${signed(c.overall.low, 3)}, ${signed(c.overall.high, 3)}]`),
+        el('td', { 'data-stat': 'verdict', class: 'verdict ' + c.verdict }, c.verdict),
+        el('td', {}, move(c.baseline_best_layer, c.candidate_best_layer)), el('td', {}, move(c.baseline_tracing_peak, c.candidate_tracing_peak)),
+        el('td', {}, ['layer_r2', 'tracing_r2', 'both_r2'].map((k) => `${fixed(c.baseline_fit[k].mean, 2)} → ${fixed(c.candidate_fit[k].mean, 2)}`).join(' / '))))));
+  }
+
+  function renderKnowledge(table, knowledge) {
+    $('knowledge-caption').textContent = knowledge
+      ? `· ${count(knowledge.changed)} of ${count(knowledge.facts)} facts changed (answer, or p(true) by more than ${fixed(knowledge.threshold, 2)}); ${count(knowledge.answer_changed)} answers changed` : '';
+    if (!knowledge || !knowledge.exemplars.length) {
+      table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { class: 'na', 'data-empty': 'true' }, knowledge ? 'no fact changed' : WAITING))));
+      return;
+    }
+    table.replaceChildren(
+      el('thead', {}, el('tr', {}, ['fact', 'p(true) baseline → candidate', 'Δ', 'answer baseline → candidate'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, knowledge.exemplars.map((e) => el('tr', { 'data-fact': e.fact_id },
+        el('td', {}, el('code', {}, e.fact_id)), el('td', {}, `${fixed(e.baseline_p_true, 3)} → ${fixed(e.candidate_p_true, 3)}`),
+        el('td', {}, signed(num(e.candidate_p_true) - num(e.baseline_p_true), 3)),
+        el('td', { 'data-stat': 'answer' }, `${e.baseline_answer ?? '—'} → ${e.candidate_answer ?? '—'}`)))));
+  }
+
+  function loadVersions() {
+    fetch('api/models', { cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : []))
+      .then((versions) => { state.versions = versions; scheduleRender(); })
+      .catch(() => {})
+      .finally(() => setTimeout(loadVersions, 10000));
   }
 
   function renderProgress(stats, group) {
@@ -463,7 +591,8 @@
     scheduleRender();
   });
 
-  for (const id of ['layers-chart', 'scatter-chart']) {
+  loadVersions();
+  for (const id of ['layers-chart', 'scatter-chart', 'comparison-chart']) {
     $(id).replaceChildren(waiting(s('svg', { viewBox: '0 0 620 290', 'data-chart': id.replace('-chart', ''), 'data-points': 0 }), 620, 290));
   }
   // ?transport=poll skips server-sent events (for proxies that buffer event streams).

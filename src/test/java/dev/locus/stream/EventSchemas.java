@@ -37,6 +37,7 @@ public final class EventSchemas {
     public static final String DEAD_LETTER = "dead-letter.schema.json";
     public static final String STATS_SNAPSHOT = "stats-snapshot.schema.json";
     public static final String MODEL_ANNOUNCEMENT = "model-announcement.schema.json";
+    public static final String COMPARISON = "comparison.schema.json";
 
     /** The schema of each result type. */
     public static final Map<String, String> RESULT_TYPES = Map.of(
@@ -50,7 +51,8 @@ public final class EventSchemas {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private static final Map<String, Schema> SCHEMAS = load(
-            FACT, COUNTERFACT, TRACE_RESULT, EDIT_RESULT, SKIPPED_FACT, RESULTS, DEAD_LETTER, STATS_SNAPSHOT, MODEL_ANNOUNCEMENT);
+            FACT, COUNTERFACT, TRACE_RESULT, EDIT_RESULT, SKIPPED_FACT, RESULTS, DEAD_LETTER, STATS_SNAPSHOT, MODEL_ANNOUNCEMENT,
+            COMPARISON);
 
     private EventSchemas() {}
 

@@ -3,19 +3,15 @@ package dev.locus.web;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.locus.app.EmbeddedKafkaResource;
 import dev.locus.facts.FactIntake;
 import dev.locus.testbed.Testbed;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,13 +20,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -51,8 +45,6 @@ import org.junit.jupiter.api.Test;
 @Tag("service")
 @QuarkusTestResource(EmbeddedKafkaResource.class)
 class LivePageTest {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private static final String GROUP = "#model=testbed&method=rome&problem=error_injection&metric=rewrite";
@@ -63,7 +55,7 @@ class LivePageTest {
 
     @Test
     void pageDrawsTheServiceFiguresAndUpdatesWithoutReload() throws Exception {
-        requireBrowser();
+        Browser.require();
         JsonNode before = stats();
         long baseline = rewriteObservations(before);
         double completed = before.get("progress").get("completed").asDouble();
@@ -215,14 +207,6 @@ class LivePageTest {
         assertEquals(expected, Double.parseDouble(text), tolerance * (1 + 1e-9) + 1e-12, what + " (shown as " + printed + ")");
     }
 
-    private static void requireBrowser() {
-        List<String> missing = Stream.of(CHROMIUM, CHROMEDRIVER).filter(p -> !Files.isExecutable(p)).map(Path::toString).toList();
-        if (!missing.isEmpty()) {
-            fail("The live-page test drives headless Chromium, and " + String.join(" and ", missing) + " is missing: run "
-                    + "`apt-get install -y chromium chromium-driver` (as root; .ci/run does this on CI).");
-        }
-    }
-
     // ---------- the service ----------
 
     private JsonNode stats() throws Exception {
@@ -323,119 +307,5 @@ class LivePageTest {
 
     private static List<String> cells(String row) {
         return Pattern.compile("<td\\b[^>]*>([^<]*)</td>").matcher(row).results().map(r -> r.group(1)).toList();
-    }
-
-    /** Headless Chromium through chromedriver's W3C WebDriver endpoint. */
-    private static final class Browser implements AutoCloseable {
-        private final Process driver;
-        private final URI endpoint;
-        private final Path profile;
-        private final Path log;
-        private String session;
-
-        private Browser(Process driver, URI endpoint, Path profile, Path log) {
-            this.driver = driver;
-            this.endpoint = endpoint;
-            this.profile = profile;
-            this.log = log;
-        }
-
-        static Browser start() throws Exception {
-            int port;
-            try (ServerSocket socket = new ServerSocket(0)) {
-                port = socket.getLocalPort();
-            }
-            Path log = Files.createTempFile("locus-chromedriver-", ".log");
-            Path profile = Files.createTempDirectory("locus-chromium-");
-            Process driver = new ProcessBuilder(CHROMEDRIVER.toString(), "--port=" + port)
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            Browser browser = new Browser(driver, URI.create("http://127.0.0.1:" + port + "/"), profile, log);
-            try {
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (true) {
-                    try {
-                        if (browser.call("GET", "status", null).path("ready").asBoolean()) {
-                            break;
-                        }
-                    } catch (IOException notYet) {
-                        // not listening yet
-                    }
-                    if (System.nanoTime() > deadline || !driver.isAlive()) {
-                        throw new AssertionError("chromedriver did not start: " + Files.readString(log));
-                    }
-                    Thread.sleep(200);
-                }
-                ObjectNode options = JSON.createObjectNode().put("binary", CHROMIUM.toString());
-                options.putArray("args").add("--headless=new").add("--no-sandbox").add("--disable-gpu").add("--disable-dev-shm-usage")
-                        .add("--disable-quic").add("--no-first-run").add("--disable-background-networking").add("--disable-component-update")
-                        .add("--disable-sync").add("--window-size=1400,1000").add("--user-data-dir=" + profile);
-                ObjectNode capabilities = JSON.createObjectNode();
-                capabilities.putObject("capabilities").putObject("alwaysMatch").put("browserName", "chrome").set("goog:chromeOptions", options);
-                browser.session = browser.call("POST", "session", capabilities).get("sessionId").asText();
-                return browser;
-            } catch (Exception | AssertionError e) {
-                browser.close();
-                throw e;
-            }
-        }
-
-        void open(String url) throws Exception {
-            call("POST", "session/" + session + "/url", JSON.createObjectNode().put("url", url));
-        }
-
-        JsonNode script(String js) throws Exception {
-            ObjectNode body = JSON.createObjectNode().put("script", js);
-            body.putArray("args");
-            return call("POST", "session/" + session + "/execute/sync", body);
-        }
-
-        String source() throws Exception {
-            return call("GET", "session/" + session + "/source", null).asText();
-        }
-
-        /** Polls a script until it returns true. */
-        void await(String js, Duration timeout, String what) throws Exception {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (!script(js).asBoolean()) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what + "; the page:\n" + source());
-                }
-                Thread.sleep(250);
-            }
-        }
-
-        private JsonNode call(String method, String path, JsonNode body) throws Exception {
-            HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve(path)).timeout(Duration.ofSeconds(120))
-                    .header("Content-Type", "application/json; charset=utf-8")
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.toString()));
-            HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            JsonNode value = JSON.readTree(response.body()).path("value");
-            if (response.statusCode() != 200) {
-                throw new AssertionError("WebDriver " + method + " " + path + ": " + response.statusCode() + " " + value);
-            }
-            return value;
-        }
-
-        @Override
-        public void close() throws Exception {
-            try {
-                if (session != null) {
-                    call("DELETE", "session/" + session, null);
-                }
-            } catch (Exception | AssertionError e) {
-                // the browser is going anyway
-            } finally {
-                driver.descendants().forEach(ProcessHandle::destroy);
-                driver.destroy();
-                if (!driver.waitFor(10, TimeUnit.SECONDS)) {
-                    driver.descendants().forEach(ProcessHandle::destroyForcibly);
-                    driver.destroyForcibly();
-                }
-                try (Stream<Path> files = Files.walk(profile)) {
-                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
-                Files.deleteIfExists(log);
-            }
-        }
     }
 }
