@@ -133,7 +133,7 @@
     const params = new URLSearchParams(location.hash.replace(/^#/, ''));
     return { model: params.get('model'), version: params.get('version'), grid: params.get('grid'), method: params.get('method'),
       problem: params.get('problem'), metric: params.get('metric') || 'rewrite', baseline: params.get('baseline'),
-      candidate: params.get('candidate') };
+      candidate: params.get('candidate'), relation: params.get('relation') };
   }
 
   function writeHash() {
@@ -143,7 +143,8 @@
     history.replaceState(null, '', '#' + params.toString());
   }
 
-  const SELECTS = ['model', 'version', 'grid', 'method', 'problem', 'metric', 'baseline', 'candidate'];
+  const SELECTS = ['model', 'version', 'grid', 'method', 'problem', 'metric', 'baseline', 'candidate', 'relation'];
+  const ALL_RELATIONS = 'all facts';
   const sameRun = (g, sel) => g.model === sel.model && g.model_version === sel.version && g.grid_id === sel.grid;
   const unique = (xs) => [...new Set(xs)];
   const pick = (options, ...wanted) => wanted.find((w) => options.includes(w)) ?? options[0] ?? null;
@@ -226,12 +227,15 @@
     sel.baseline = pick(others, sel.baseline, ownBaseline && ownBaseline.baseline, latest && latest.baseline, others[others.length - 1]);
     fillSelect($('baseline'), others, sel.baseline);
     fillSelect($('candidate'), versions, sel.candidate);
-    return sel.baseline && sel.candidate ? { model: sel.model, baseline: sel.baseline, candidate: sel.candidate } : null;
+    if (!sel.baseline || !sel.candidate) return null;
+    const pair = { model: sel.model, baseline: sel.baseline, candidate: sel.candidate };
+    if (sel.relation && sel.relation !== ALL_RELATIONS) pair.relation = sel.relation;
+    return pair;
   }
 
   /** The comparison on screen, fetched again when the pair changes or new results have been counted. */
   function currentComparison(pair) {
-    const key = [pair.model, pair.baseline, pair.candidate].join('\u0000');
+    const key = [pair.model, pair.baseline, pair.candidate, pair.relation || ''].join('\u0000');
     const counted = (state.stats.groups || []).filter((g) => g.model === pair.model && [pair.baseline, pair.candidate].includes(g.model_version))
       .reduce((n, g) => n + num(g.traced) + num(g.skipped) + num(g.edits), 0);
     const version = `${key}\u0000${counted}`;
@@ -246,15 +250,29 @@
     return state.comparison && state.comparison.key === key ? state.comparison.body : null;
   }
 
+  const NOTHING_TO_COMPARE = 'one version of this model so far: nothing to compare';
+
   function renderComparison() {
     const pair = resolveComparison();
-    const body = pair ? currentComparison(pair) : null;
+    if (!pair) {
+      $('comparison-caption').textContent = '';
+      $('comparison-summary').textContent = '';
+      fillSelect($('relation'), [], null);
+      $('comparison-chart').replaceChildren(waiting(s('svg', { viewBox: '0 0 620 290', 'data-chart': 'comparison', 'data-points': 0 }), 620, 290,
+        NOTHING_TO_COMPARE));
+      $('verdicts').replaceChildren();
+      $('knowledge-caption').textContent = '';
+      $('knowledge').replaceChildren();
+      return;
+    }
+    const body = currentComparison(pair);
     const sel = state.selection;
     const rows = body ? body.comparisons.filter((c) => c.method === sel.method && c.problem === sel.problem) : [];
     const shown = rows.find((c) => c.metric === sel.metric) || null;
-    $('comparison-caption').textContent = pair ? `· ${pair.model} ${pair.baseline} → ${pair.candidate} · ${sel.method || ''} · ${sel.problem || ''}` : '';
-    $('comparison-summary').textContent = body ? `${count(body.paired_facts)} facts paired · ${body.replicates} bootstrap replicates`
-      : pair ? WAITING : 'one version only so far';
+    $('comparison-caption').textContent = `· ${pair.model} ${pair.baseline} → ${pair.candidate} · ${sel.method || ''} · ${sel.problem || ''}`;
+    $('comparison-summary').textContent = body ? `${count(body.paired_facts)} facts paired · ${body.replicates} bootstrap replicates` : WAITING;
+    const relations = body ? Object.keys(body.relations || {}).filter((r) => r !== '') : [];
+    fillSelect($('relation'), [ALL_RELATIONS].concat(relations), pair && pair.relation ? pair.relation : ALL_RELATIONS);
     drawComparison($('comparison-chart'), shown, sel.metric);
     renderVerdicts($('verdicts'), rows, sel.metric);
     renderKnowledge($('knowledge'), body ? body.knowledge : null);
@@ -349,8 +367,8 @@
     $('failed').textContent = group && num(group.failed_edits) > 0 ? `${count(group.failed_edits)} failed` : '';
   }
 
-  function waiting(svg, width, height) {
-    svg.append(s('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'empty', 'data-empty': 'true' }, WAITING));
+  function waiting(svg, width, height, text) {
+    svg.append(s('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'empty', 'data-empty': 'true' }, text || WAITING));
     return svg;
   }
 

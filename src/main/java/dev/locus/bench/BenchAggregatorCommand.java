@@ -4,6 +4,7 @@ import dev.locus.stream.EmbeddedKafka;
 import dev.locus.stream.Observation;
 import dev.locus.stream.ResultsAggregator;
 import dev.locus.stream.StatsState;
+import dev.locus.stream.VersionComparisons;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,6 +87,7 @@ public class BenchAggregatorCommand implements Runnable {
         }
         double plainMedian = Measure.median(plainS);
         double viewMedian = Measure.median(viewS);
+        comparisonState(all.json().subList(0, events));
         KafkaRun kafka = throughKafka(all);
         printSummary(plainMedian, viewMedian, kafka);
         System.out.printf("load average at end: %s%n", Measure.loadAverage());
@@ -116,6 +118,56 @@ public class BenchAggregatorCommand implements Runnable {
                 + "(first result counted after %.2f s; %,.0f results/s from then on)%n", kafkaEvents, kafka.seconds(), kafkaRate,
                 kafka.firstS(), steadyRate);
         System.out.printf("ratio in-process (a) / Kafka (b): %.1fx; (a') / (b): %.1fx%n", inProcessRate / kafkaRate, viewRate / kafkaRate);
+    }
+
+    /**
+     * What comparing versions costs the aggregator: the heap the per-fact scores and knowledge take (state with the
+     * events folded in minus the empty state, after GC; rough, as heap figures are), their size in the snapshots, and
+     * the time to compare one model's version with itself (every edit paired), as /api/compare and the gauges do.
+     */
+    private static void comparisonState(List<String> events) {
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long before = rt.totalMemory() - rt.freeMemory();
+        StatsState state = new StatsState();
+        try {
+            for (String event : events) {
+                state.add(Observation.read(event));
+            }
+        } catch (Observation.Unreadable e) {
+            throw new IllegalStateException("a synthetic result is unreadable", e);
+        }
+        System.gc();
+        long heap = rt.totalMemory() - rt.freeMemory() - before;
+        long snapshotBytes = 0;
+        long factBytes = 0;
+        for (StatsState.GroupSnapshot g : state.snapshots("bench", Map.of(), "now").values()) {
+            snapshotBytes += g.countedIds().length();
+            for (Map.Entry<String, String> e : g.factEdits().entrySet()) {
+                factBytes += e.getKey().length() + e.getValue().length() + 6; // "key":"value",
+            }
+        }
+        long edits = 0;
+        String model = SyntheticResults.MODELS.get(0);
+        String version = null;
+        String grid = null;
+        for (StatsState.GroupView g : state.view()) {
+            edits += g.edits();
+            if (g.model().equals(model)) {
+                version = g.version();
+                grid = g.grid();
+            }
+        }
+        long start = System.nanoTime();
+        VersionComparisons c = VersionComparisons.compute(state, model, version, version, grid, grid, VersionComparisons.Settings.DEFAULT)
+                .orElseThrow();
+        double compareS = (System.nanoTime() - start) / 1e9;
+        long paired = state.edits(model, version, grid).size();
+        System.out.printf("comparison state: %,d edits kept per fact; whole state %.1f MiB of heap (%.0f bytes/edit, ids and statistics "
+                        + "included); in the snapshots %.1f MiB of per-fact scores (%.0f bytes/edit) besides %.1f MiB of counted ids%n",
+                edits, heap / 1048576.0, (double) heap / edits, factBytes / 1048576.0, (double) factBytes / edits, snapshotBytes / 1048576.0);
+        System.out.printf("comparing %s with itself: %,d paired edits of %,d facts, %d method x problem x metric groups, %d replicates: %.2f s%n",
+                model, paired, c.pairedFacts(), c.comparisons().size(), c.replicates(), compareS);
     }
 
     /** Folds the events (parse + add, plus a view every {@code viewEvery} events when > 0). */

@@ -79,22 +79,24 @@ public class AggregatorService {
     }
 
     /**
-     * {@code candidate} against {@code baseline} of {@code model} (grids: null for each version's main grid), computed from
+     * {@code candidate} against {@code baseline} of {@code model} (grids: null for each version's main grid; over the facts of
+     * {@code relation}, or all for null), computed from
      * the counted results and kept until another result is counted. Empty while either version has no results.
      */
     public Optional<VersionComparisons> compare(String model, String baseline, String candidate, String baselineGrid,
-                                                          String candidateGrid) {
+                                                String candidateGrid, String relation) {
         if (aggregator == null) {
             return Optional.empty();
         }
-        String key = String.join("|", model, baseline, candidate, String.valueOf(baselineGrid), String.valueOf(candidateGrid));
+        String key = String.join("|", model, baseline, candidate, String.valueOf(baselineGrid), String.valueOf(candidateGrid),
+                String.valueOf(relation));
         VersionComparisons cached = comparisons.get(key);
         StatsState state = aggregator.state();
         if (cached != null && cached.revision() == state.revision()) {
             return Optional.of(cached);
         }
         Optional<VersionComparisons> fresh = VersionComparisons.compute(state, model, baseline, candidate, baselineGrid,
-                candidateGrid, VersionComparisons.Settings.DEFAULT);
+                candidateGrid, relation, VersionComparisons.Settings.DEFAULT);
         fresh.ifPresent(c -> comparisons.put(key, c));
         return fresh;
     }
@@ -106,7 +108,7 @@ public class AggregatorService {
                 if (v.baseline() == null) {
                     continue;
                 }
-                compare(v.name(), v.baseline(), v.version(), null, null).ifPresent(c -> {
+                compare(v.name(), v.baseline(), v.version(), null, null, null).ifPresent(c -> {
                     Tags pair = Tags.of("model", c.model(), "baseline", c.baseline(), "candidate", c.candidate());
                     gauge("locus_version_paired_facts", pair, c.pairedFacts());
                     gauge("locus_version_knowledge_changed", pair, c.knowledge().changed());

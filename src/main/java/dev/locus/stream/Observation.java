@@ -64,10 +64,10 @@ public record Observation(StatsState.GroupKey group, long id, String factId, Str
         StatsState.GroupKey model = new StatsState.GroupKey(event.model(), version, event.gridId(), "*", "*");
         if (event instanceof ResultEvent.Trace t) {
             double p = t.trace() == null ? Double.NaN : t.trace().pClean();
-            return new Observation(model, id, fact, fingerprint, Kind.TRACE, null, new KnowledgeDiff.Knowledge(p, t.answer()));
+            return new Observation(model, id, fact, fingerprint, Kind.TRACE, null, new KnowledgeDiff.Knowledge(p, t.answer(), t.relationId()));
         }
         if (event instanceof ResultEvent.Skipped s) {
-            return new Observation(model, id, fact, fingerprint, Kind.SKIPPED, null, new KnowledgeDiff.Knowledge(s.pClean(), s.answer()));
+            return new Observation(model, id, fact, fingerprint, Kind.SKIPPED, null, new KnowledgeDiff.Knowledge(s.pClean(), s.answer(), s.relationId()));
         }
         ResultEvent.Edit e = (ResultEvent.Edit) event;
         EditResult edit = e.edit();

@@ -138,7 +138,7 @@ public final class FactStudyRunner implements AutoCloseable {
                 trace -> sink.accept(traceEvent(factKey, fact, trace, answer, (System.nanoTime() - start) / 1_000_000)));
         if (outcome instanceof TraceOutcome.NotAnalysed n) {
             sink.accept(new ResultEvent.Skipped(id(factKey, "skipped"), "skipped", modelName, version, fingerprint, fact.id(), gridId, grid,
-                    n.pClean(), answer, n.reason(), (System.nanoTime() - start) / 1_000_000));
+                    n.pClean(), answer, fact.relationId(), n.reason(), (System.nanoTime() - start) / 1_000_000));
         }
         return outcome;
     }
@@ -160,7 +160,7 @@ public final class FactStudyRunner implements AutoCloseable {
 
     private ResultEvent traceEvent(String factKey, Fact fact, CausalTrace trace, String answer, long durationMs) {
         return new ResultEvent.Trace(id(factKey, "trace"), "trace", modelName, version, fingerprint, fact.id(), gridId, grid,
-                TraceJson.of(fact.id(), fact.targetTrue(), trace), answer, durationMs);
+                TraceJson.of(fact.id(), fact.targetTrue(), trace), answer, fact.relationId(), durationMs);
     }
 
     private ResultEvent editEvent(String factKey, Fact fact, EditResult edit) {

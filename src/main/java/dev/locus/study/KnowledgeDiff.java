@@ -19,8 +19,8 @@ import java.util.Map;
 public record KnowledgeDiff(double threshold, long facts, long changed, @JsonProperty("answer_changed") long answers,
                             List<Change> exemplars) {
 
-    /** One version's knowledge of a fact: p(true object | prompt) and its greedy answer (null if unknown). */
-    public record Knowledge(@JsonProperty("p_true") double pTrue, String answer) {}
+    /** One version's knowledge of a fact: p(true object | prompt), its greedy answer (null if unknown) and the fact's relation (or null). */
+    public record Knowledge(@JsonProperty("p_true") double pTrue, String answer, @JsonProperty("relation_id") String relationId) {}
 
     public record Change(@JsonProperty("fact_id") String factId, @JsonProperty("baseline_p_true") double baselinePTrue,
                          @JsonProperty("candidate_p_true") double candidatePTrue, @JsonProperty("baseline_answer") String baselineAnswer,

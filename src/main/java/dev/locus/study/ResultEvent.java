@@ -13,7 +13,8 @@ import dev.locus.tracing.TraceJson;
  * grid, and has a deterministic id, so a redelivered or replayed result is recognised where it is
  * counted. Statistics are kept per model, version and grid, never pooled across them. Trace and
  * skipped events also carry the unedited model's {@code answer} (its greedy continuation of the
- * prompt, as long as the true object) next to p(true): what a version comparison's knowledge diff compares.
+ * prompt, as long as the true object) next to p(true), what a version comparison's knowledge diff compares,
+ * and the fact's {@code relation_id} where it has one, by which comparisons are broken down.
  * <p>
  * Read back by the {@code "type"} every event already carries ({@code EXISTING_PROPERTY}: writing
  * adds nothing, so the JSON stays as it was).
@@ -52,7 +53,8 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
     record Trace(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                  @JsonProperty("model_fingerprint") String modelFingerprint,
                  @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
-                 TraceJson trace, String answer, @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
+                 TraceJson trace, String answer, @JsonProperty("relation_id") String relationId,
+                 @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
 
     record Edit(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                 @JsonProperty("model_fingerprint") String modelFingerprint,
@@ -63,6 +65,7 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
     record Skipped(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                    @JsonProperty("model_fingerprint") String modelFingerprint,
                    @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
-                   @JsonProperty("p_clean") double pClean, String answer, String reason, @JsonProperty("duration_ms") long durationMs)
+                   @JsonProperty("p_clean") double pClean, String answer, @JsonProperty("relation_id") String relationId, String reason,
+                   @JsonProperty("duration_ms") long durationMs)
             implements ResultEvent {}
 }

@@ -27,13 +27,14 @@ public class CompareResource {
 
     /**
      * {@code baseline} defaults to the one the candidate was announced with; {@code baseline_grid} and {@code candidate_grid}
-     * to each version's grid with the most results.
+     * to each version's grid with the most results; {@code relation} restricts it to the facts of one relation (the answer's
+     * {@code relations} lists them with their fact counts; "" is facts without one).
      */
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     public Response compare(@QueryParam("model") String model, @QueryParam("baseline") String baseline,
                             @QueryParam("candidate") String candidate, @QueryParam("baseline_grid") String baselineGrid,
-                            @QueryParam("candidate_grid") String candidateGrid) {
+                            @QueryParam("candidate_grid") String candidateGrid, @QueryParam("relation") String relation) {
         if (!aggregator.enabled()) {
             return Credentials.error(Response.Status.NOT_FOUND, "this instance does not aggregate (locus.role=worker); ask the aggregator");
         }
@@ -51,7 +52,7 @@ public class CompareResource {
             }
         }
         String b = base;
-        return aggregator.compare(model, base, candidate, baselineGrid, candidateGrid)
+        return aggregator.compare(model, base, candidate, baselineGrid, candidateGrid, relation)
                 .map(c -> Response.ok(c).build())
                 .orElseGet(() -> Credentials.error(Response.Status.NOT_FOUND, "no results yet of " + model + " version " + b + " or "
                         + candidate + (baselineGrid != null || candidateGrid != null ? " on the grids asked for" : "")));

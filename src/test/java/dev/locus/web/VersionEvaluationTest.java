@@ -60,7 +60,7 @@ import org.junit.jupiter.api.Test;
  * comparison; the locus_version_* gauges are exported.
  */
 @QuarkusTest
-@Tag("service")
+@Tag("versions") // another test profile: a JVM of its own (see the pom)
 @TestProfile(VersionEvaluationTest.AnnouncedVersions.class)
 @QuarkusTestResource(EmbeddedKafkaResource.class)
 class VersionEvaluationTest {
@@ -172,6 +172,19 @@ class VersionEvaluationTest {
         assertEquals(rewritten.targetTrue(), change.get("baseline_answer").asText(), change.toString());
         assertEquals(rewritten.targetNew(), change.get("candidate_answer").asText(), change.toString());
         assertTrue(change.get("candidate_p_true").asDouble() < change.get("baseline_p_true").asDouble() - 0.2, change.toString());
+
+        // Per relation: the same comparison over the facts of one relation only.
+        String relation = rewritten.relationId();
+        long ofRelation = facts.stream().filter(f -> relation.equals(f.relationId())).count();
+        assertEquals(ofRelation, live.get("relations").get(relation).asLong(), live.get("relations").toString());
+        JsonNode byRelation = JSON.readTree(get("api/compare?model=testbed&candidate=2&relation=" + relation));
+        EventSchemas.requireValid(EventSchemas.COMPARISON, JSON.writeValueAsString(byRelation));
+        java.util.Set<String> relationFacts = facts.stream().filter(f -> relation.equals(f.relationId())).map(Fact::id).collect(Collectors.toSet());
+        assertSameComparisons(VersionComparison.compare(
+                edits(byVersion.get("1")).stream().filter(e -> relationFacts.contains(e.factId())).toList(),
+                edits(byVersion.get("2")).stream().filter(e -> relationFacts.contains(e.factId())).toList(),
+                PairedBootstrap.DEFAULT_REPLICATES), byRelation.get("comparisons"));
+        assertEquals(ofRelation, byRelation.get("knowledge").get("facts").asLong());
 
         // The aggregator killed midway, restarted: the same figures exactly.
         try (ResultsAggregator restarted = new ResultsAggregator(Map.of("bootstrap.servers", KafkaTestSupport.bootstrap()), "locus.results",
@@ -325,9 +338,9 @@ class VersionEvaluationTest {
         Map<String, KnowledgeDiff.Knowledge> out = new TreeMap<>();
         for (ResultEvent e : events) {
             if (e instanceof ResultEvent.Trace t) {
-                out.put(t.factId(), new KnowledgeDiff.Knowledge(t.trace().pClean(), t.answer()));
+                out.put(t.factId(), new KnowledgeDiff.Knowledge(t.trace().pClean(), t.answer(), t.relationId()));
             } else if (e instanceof ResultEvent.Skipped s) {
-                out.put(s.factId(), new KnowledgeDiff.Knowledge(s.pClean(), s.answer()));
+                out.put(s.factId(), new KnowledgeDiff.Knowledge(s.pClean(), s.answer(), s.relationId()));
             }
         }
         return out;
