@@ -193,9 +193,11 @@ public interface LocusConfig {
         /**
          * With locus.worker.versions=announced: announce two versions of the testbed at start, "1" as shipped and "2"
          * with these facts rewritten (error injection by ROME at layer 1, one after another), so that their comparison
-         * shows these facts among the knowledge diff's exemplars. Empty = announce nothing.
+         * shows these facts among the knowledge diff's exemplars. "auto": the first demo fact of each partition of the
+         * facts topic, which are among the first any worker studies (a consumer takes each partition in order, the
+         * partitions in no fixed order); "none": announce nothing.
          */
-        @WithDefault("tb-0001,tb-0004,tb-0007")
+        @WithDefault("auto")
         List<String> rewrittenFacts();
     }
 }

@@ -117,7 +117,7 @@ public class AggregatorService {
                         gauge("locus_version_difference", tags, m.overall().mean());
                         gauge("locus_version_difference_low", tags, m.overall().low());
                         gauge("locus_version_difference_high", tags, m.overall().high());
-                        gauge("locus_version_verdict", tags, m.overall().sign());
+                        gauge("locus_version_verdict", tags, m.verdict().sign());
                     }
                 });
             }

@@ -31,10 +31,11 @@ public class DemoVersions {
     ModelRegistry registry;
 
     void announce(@Observes @Priority(40) StartupEvent event) {
-        List<String> rewritten = config.demo().rewrittenFacts();
-        if (!config.demo().publishTestbedFacts() || !VersionEvaluator.announced(config) || rewritten.isEmpty()) {
+        List<String> chosen = config.demo().rewrittenFacts();
+        if (!config.demo().publishTestbedFacts() || !VersionEvaluator.announced(config) || chosen.equals(List.of("none"))) {
             return;
         }
+        List<String> rewritten = chosen.equals(List.of("auto")) ? firstOfEachPartition() : chosen;
         Thread announcer = new Thread(() -> {
             try {
                 Path dir = config.editing().cache().resolve("demo")
@@ -50,6 +51,23 @@ public class DemoVersions {
         }, "locus-demo-versions");
         announcer.setDaemon(true);
         announcer.start();
+    }
+
+    /** The first testbed fact (in the order DemoFacts publishes them) of each partition, by the Kafka client's default partitioner. */
+    private List<String> firstOfEachPartition() {
+        int partitions = config.topics().factPartitions();
+        java.util.Map<Integer, String> first = new java.util.TreeMap<>();
+        for (dev.locus.facts.Fact f : Testbed.GPT2.facts()) {
+            if (f.targetNew() != null) {
+                int p = org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(
+                        f.id().getBytes(java.nio.charset.StandardCharsets.UTF_8))) % partitions;
+                first.putIfAbsent(p, f.id());
+            }
+            if (first.size() == partitions) {
+                break;
+            }
+        }
+        return List.copyOf(first.values());
     }
 
     private void announce(ModelAnnouncement version) throws InterruptedException {

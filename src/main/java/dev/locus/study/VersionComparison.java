@@ -34,9 +34,20 @@ public record VersionComparison(String method, String problem, String metric, Li
     public record Fit(@JsonProperty("layer_r2") PairedBootstrap.Interval layerR2, @JsonProperty("tracing_r2") PairedBootstrap.Interval tracingR2,
                       @JsonProperty("both_r2") PairedBootstrap.Interval bothR2, PairedBootstrap.Interval gain) {}
 
-    /** Higher is better for every score, so an interval above zero is an improvement. */
+    /**
+     * Fewer paired facts than this give no verdict: a bootstrap over a handful of facts has too few distinct resamples
+     * to say anything (over one fact its interval is that fact's difference, a point).
+     */
+    public static final int MIN_FACTS_FOR_VERDICT = 10;
+
+    /** Higher is better for every score, so an interval above zero is an improvement; INSUFFICIENT: too few facts to say. */
     public enum Verdict {
-        IMPROVED, REGRESSED, UNCHANGED;
+        IMPROVED, REGRESSED, UNCHANGED, INSUFFICIENT;
+
+        /** +1 improved, −1 regressed, 0 otherwise (the locus_version_verdict gauge). */
+        public int sign() {
+            return this == IMPROVED ? 1 : this == REGRESSED ? -1 : 0;
+        }
 
         @com.fasterxml.jackson.annotation.JsonValue
         public String label() {
@@ -104,7 +115,8 @@ public record VersionComparison(String method, String problem, String metric, Li
         PairedBootstrap overall = new PairedBootstrap(replicates);
         perFact.forEach((fact, f) -> overall.add(fact, f[0] / f[1]));
         PairedBootstrap.Interval o = overall.interval();
-        Verdict verdict = o.sign() > 0 ? Verdict.IMPROVED : o.sign() < 0 ? Verdict.REGRESSED : Verdict.UNCHANGED;
+        Verdict verdict = o.facts() < MIN_FACTS_FOR_VERDICT ? Verdict.INSUFFICIENT
+                : o.sign() > 0 ? Verdict.IMPROVED : o.sign() < 0 ? Verdict.REGRESSED : Verdict.UNCHANGED;
         return new VersionComparison(method, problem, metric, layers, argmax(byLayer, 0, score), argmax(byLayer, 1, score),
                 argmax(byLayer, 0, Edit::tracing), argmax(byLayer, 1, Edit::tracing), o, verdict,
                 fit(pairs, 0, score, replicates), fit(pairs, 1, score, replicates));
