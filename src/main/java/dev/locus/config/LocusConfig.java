@@ -53,6 +53,15 @@ public interface LocusConfig {
          */
         @WithDefault("0")
         int versionSliceFacts();
+
+        /**
+         * Kafka static group membership (group.instance.id) for this worker's consumers: stable across restarts (in
+         * Kubernetes, the pod name, which a container restart keeps), so a worker that crashes and comes back within
+         * the session timeout has its partitions again at once instead of after the timeout. Unique per worker. The
+         * price: a worker that is gone for good (a new pod name) holds its partitions until the session timeout
+         * (45 s), and one that stops does not hand them over before then. Absent = dynamic membership.
+         */
+        Optional<String> instanceId();
     }
 
     interface Topics {

@@ -6,12 +6,16 @@ import dev.locus.facts.FactIntake;
 import dev.locus.study.FactStudyRunner;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.reactive.messaging.annotations.Blocking;
+import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 /**
@@ -47,12 +51,27 @@ public class FactWorker {
         intake = new FactIntake(new FactIntake.Limits(config.limits().maxMessageBytes(), config.limits().maxPromptChars()));
     }
 
+    /**
+     * Acknowledged (and so committed) once the fact's results or dead letter are on the broker. A fact abandoned because
+     * the worker is stopping is neither acknowledged nor failed: one log line, and it is redelivered after the restart
+     * (a nack would fail the channel and log three stack traces for a deliberate stop).
+     */
     @Incoming("facts")
     @Blocking("locus-model")
-    public void onFact(ConsumerRecord<String, byte[]> record) {
-        FactStudyRunner runner = model.await();
-        List<String> known = config.model().known().orElse(List.of(runner.modelName()));
-        model.inFlight(() -> handle(record, runner, known, model::requireRunning));
+    public CompletionStage<Void> onFact(Message<byte[]> message) {
+        @SuppressWarnings("unchecked")
+        ConsumerRecord<String, byte[]> record = message.getMetadata(IncomingKafkaRecordMetadata.class)
+                .orElseThrow(() -> new IllegalStateException("a fact without its Kafka record")).getRecord();
+        try {
+            FactStudyRunner runner = model.await();
+            List<String> known = config.model().known().orElse(List.of(runner.modelName()));
+            model.inFlight(() -> handle(record, runner, known, model::requireRunning));
+        } catch (WorkerModel.ShuttingDown e) {
+            LOG.infof("stopping: the fact at %s-%d@%d (key %s) is left unacknowledged and will be redone after the restart",
+                    record.topic(), record.partition(), record.offset(), record.key());
+            return new CompletableFuture<>(); // never completes: neither acknowledged nor failed
+        }
+        return message.ack();
     }
 
     /**

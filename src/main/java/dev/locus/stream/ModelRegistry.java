@@ -98,6 +98,7 @@ public class ModelRegistry {
         producerSettings.put(ProducerConfig.ACKS_CONFIG, "all");
         producer = new KafkaProducer<>(producerSettings);
         List<TopicPartition> partitions = partitions();
+        endProbe.assign(partitions); // it only asks for end offsets; assigned, the client does not warn about a partition it lacks
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
         running = true;

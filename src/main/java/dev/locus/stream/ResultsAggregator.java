@@ -110,7 +110,7 @@ public final class ResultsAggregator implements AutoCloseable {
         return unreadable;
     }
 
-    /** Results of a withdrawn version, or with weights that are not their version's: dead letters, never counted. */
+    /** Results of a withdrawn version, with weights that are not their version's, or of a fact id resubmitted with other content: dead letters, never counted. */
     public long refused() {
         return refused;
     }
@@ -190,6 +190,10 @@ public final class ResultsAggregator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while checking a result's version", e);
+        }
+        String conflict = refusal == null ? state.conflict(result) : null;
+        if (conflict != null) {
+            refusal = new ModelRegistry.Refusal("conflicting_fact", conflict);
         }
         if (refusal != null) {
             deadLetter(record, refusal, result.group().model(), producer);

@@ -79,7 +79,8 @@ public final class StatsState {
             @JsonProperty("results_offsets") Map<Integer, Long> resultsOffsets,
             @JsonProperty("updated_at") String updatedAt,
             @JsonProperty("fact_edits") Map<String, String> factEdits,
-            Map<String, KnowledgeDiff.Knowledge> knowledge) {}
+            Map<String, KnowledgeDiff.Knowledge> knowledge,
+            @JsonProperty("conflicting_facts") List<String> conflictingFacts) {}
 
     /**
      * A read-only view of one group, for metrics, REST and the page. {@code latest} (oldest first,
@@ -97,6 +98,7 @@ public final class StatsState {
         final Set<Long> counted = new HashSet<>();
         final Map<String, double[]> factEdits = new HashMap<>();
         final Map<String, KnowledgeDiff.Knowledge> knowledge = new HashMap<>();
+        final Set<String> conflicting = new java.util.TreeSet<>();
         final Map<String, LayerStatistics> metrics = new LinkedHashMap<>();
         final ArrayDeque<Point> latest = new ArrayDeque<>();
         long traced;
@@ -149,6 +151,35 @@ public final class StatsState {
             }
         }
         return true;
+    }
+
+    /**
+     * Why {@code result} must not be counted, or null: its fact id was counted before, in this model version and grid, with
+     * other content (its trace or skipped event has an id never counted although the fact is known; then every edit of
+     * that fact not counted before is the other content's too, since one worker studies one fact id's submissions in
+     * order). The first content of a fact id stands: a changed fact needs a new id. Remembered in the snapshots.
+     */
+    public synchronized String conflict(Observation result) {
+        if (result.factId() == null) {
+            return null;
+        }
+        GroupKey k = result.group();
+        Group model = groups.get(new GroupKey(k.model(), k.version(), k.grid(), "*", "*"));
+        if (model == null) {
+            return null;
+        }
+        boolean conflicting;
+        if (result.knowledge() != null) {
+            conflicting = model.knowledge.containsKey(result.factId()) && !model.counted.contains(result.id());
+            if (conflicting) {
+                model.conflicting.add(result.factId());
+            }
+        } else {
+            Group edits = groups.get(k);
+            conflicting = model.conflicting.contains(result.factId()) && (edits == null || !edits.counted.contains(result.id()));
+        }
+        return !conflicting ? null : "fact " + result.factId() + " was counted before with other content for " + k.model() + " version "
+                + k.version() + " (grid " + k.grid() + "); the first content of a fact id stands: submit changed facts under a new id";
     }
 
     /** Grows with every result counted: a comparison computed at one revision holds until the next. */
@@ -206,7 +237,7 @@ public final class StatsState {
             out.put(aggregator + "|" + key.text(), new GroupSnapshot(aggregator, key.model(), key.version(), key.grid(),
                     key.method(), key.problem(), g.traced,
                     g.skipped, g.edits, g.failedEdits, packIds(g.counted), statistics, analyses(g), Map.copyOf(offsets), now,
-                    packEdits(g.factEdits), new TreeMap<>(g.knowledge)));
+                    packEdits(g.factEdits), new TreeMap<>(g.knowledge), List.copyOf(g.conflicting)));
         });
         return out;
     }
@@ -225,6 +256,9 @@ public final class StatsState {
         }
         if (s.knowledge() != null) {
             g.knowledge.putAll(s.knowledge());
+        }
+        if (s.conflictingFacts() != null) {
+            g.conflicting.addAll(s.conflictingFacts());
         }
         revision++;
         groups.put(new GroupKey(s.model(), s.version(), s.grid(), s.method(), s.problem()), g);

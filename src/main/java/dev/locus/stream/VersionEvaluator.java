@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
@@ -214,7 +215,8 @@ public class VersionEvaluator {
         int slice = config.worker().versionSliceFacts();
         List<String> known = known();
         int studied = 0;
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerSettings(version))) {
+        KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(consumerSettings(version));
+        try {
             consumer = c;
             c.subscribe(List.of(config.topics().facts()));
             Instant unassignedSince = Instant.now();
@@ -249,9 +251,12 @@ public class VersionEvaluator {
             if (running) {
                 throw e;
             }
-            // shutting down mid-fact: the fact is not committed and is redone after the restart
+            LOG.infof("stopping: %s's fact in progress is left uncommitted and will be redone after the restart", version.key());
         } finally {
             consumer = null;
+            // Moving on (or stopping) on purpose: leave the group now, even as a static member, so that the version's
+            // partitions go to its other workers at once rather than after the session timeout.
+            c.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
             if (studied > 0) {
                 LOG.infof("%s: studied %d fact(s) on this turn", version.key(), studied);
             }
@@ -288,6 +293,8 @@ public class VersionEvaluator {
         settings.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 3_600_000); // one fact may take minutes on a big model
         // Workers joining or leaving a version's group do not stop the others' partitions.
         settings.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        // Static membership: back after a crash, this worker has its partitions of the version's group at once.
+        config.worker().instanceId().ifPresent(id -> settings.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, id));
         return settings;
     }
 

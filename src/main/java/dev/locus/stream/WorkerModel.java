@@ -91,10 +91,17 @@ public class WorkerModel {
         }
     }
 
-    /** Throws during shutdown: the exception leaves the fact unacknowledged, so it is redelivered. */
+    /** Throws {@link ShuttingDown} during shutdown: the fact is left unacknowledged, so it is redelivered. */
     public void requireRunning() {
         if (stopping) {
-            throw new IllegalStateException("the worker is shutting down; the fact will be redelivered");
+            throw new ShuttingDown();
+        }
+    }
+
+    /** A fact abandoned on purpose because the worker is stopping: not the fact's fault, not an error. */
+    public static final class ShuttingDown extends IllegalStateException {
+        ShuttingDown() {
+            super("the worker is shutting down; the fact will be redelivered");
         }
     }
 }

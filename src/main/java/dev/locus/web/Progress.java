@@ -1,32 +1,29 @@
 package dev.locus.web;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.search.Search;
+import dev.locus.stream.KafkaProgress;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Progress as this instance's own meters count it: facts received, completed, in flight, rejected. */
+/**
+ * Progress as /api/stats and the page show it: facts received, completed, in flight, rejected (by reason) and per worker
+ * group, all from Kafka ({@link KafkaProgress}), so an aggregator in its own process shows the workers' progress too.
+ */
 @ApplicationScoped
 public class Progress {
     @Inject
-    MeterRegistry registry;
+    KafkaProgress kafka;
 
     public Map<String, Object> now() {
+        KafkaProgress.Now now = kafka.now();
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("received", count("locus_facts_received"));
-        out.put("completed", count("locus_facts_completed"));
-        out.put("in_flight", Search.in(registry).name("locus_facts_in_flight").gauges().stream().mapToDouble(g -> g.value()).sum());
-        out.put("rejected", count("locus_facts_rejected"));
-        Map<String, Double> byReason = new LinkedHashMap<>();
-        Search.in(registry).name("locus_facts_rejected").counters()
-                .forEach(c -> byReason.merge(c.getId().getTag("reason"), c.count(), Double::sum));
-        out.put("rejected_by_reason", byReason);
+        out.put("received", now.received());
+        out.put("completed", now.completed());
+        out.put("in_flight", now.inFlight());
+        out.put("rejected", now.rejected());
+        out.put("rejected_by_reason", now.rejectedByReason());
+        out.put("groups", now.groups());
         return out;
-    }
-
-    private double count(String name) {
-        return Search.in(registry).name(name).counters().stream().mapToDouble(c -> c.count()).sum();
     }
 }

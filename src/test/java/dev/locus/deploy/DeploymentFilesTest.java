@@ -435,6 +435,11 @@ class DeploymentFilesTest {
             assertEquals("/q/metrics", monitor.getSpec().getPodMetricsEndpoints().get(0).getPath());
             assertEquals("http", monitor.getSpec().getPodMetricsEndpoints().get(0).getPort());
         }
+        // Workers are static group members named after their pod (a crashed container is back on its partitions at once).
+        Container worker = r.get("Deployment", "locus-worker", Deployment.class).getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertEquals("metadata.name", worker.getEnv().stream().filter(e -> e.getName().equals("LOCUS_WORKER_INSTANCE_ID")).findFirst()
+                .orElseThrow(() -> new AssertionError("the worker sets LOCUS_WORKER_INSTANCE_ID")).getValueFrom().getFieldRef().getFieldPath());
+        assertTrue(DeploymentFiles.unknownServiceVariable("LOCUS_WORKER_INSTANCE_ID").isEmpty());
         Map<String, String> workerPod = r.get("Deployment", "locus-worker", Deployment.class).getSpec().getTemplate().getMetadata().getLabels();
         Map<String, String> aggregatorPod = r.get("Deployment", "locus-aggregator", Deployment.class).getSpec().getTemplate().getMetadata().getLabels();
         PodDisruptionBudget pdb = r.get("PodDisruptionBudget", "locus-worker", PodDisruptionBudget.class);

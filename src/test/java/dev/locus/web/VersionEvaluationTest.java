@@ -56,7 +56,8 @@ import org.junit.jupiter.api.Test;
  * testbed announced over HTTP (the second with a fact rewritten by ROME) are evaluated on the same facts, each in its own
  * consumer group; /api/compare equals the batch comparison of the results on the topic (1e-9) and names the rewritten
  * fact in its knowledge diff; an aggregator killed (SIGKILL) while results arrive and restarted ends with identical
- * figures; results of a withdrawn version or with weights not their version's are dead letters; the page draws the
+ * figures; results of a withdrawn version, with weights not their version's or of a fact id resubmitted with other
+ * content are dead letters; the page draws the
  * comparison; the locus_version_* gauges are exported.
  */
 @QuarkusTest
@@ -129,6 +130,14 @@ class VersionEvaluationTest {
             assertTrue(v.get("fingerprint").asText().matches("[0-9a-f]{16}"), v.toString());
         }
         assertTrue(!versions.get(0).get("fingerprint").equals(versions.get(1).get("fingerprint")), "a rewritten fact is other weights");
+
+        // Progress comes from Kafka (the facts topic, each version's group), whatever process serves it.
+        JsonNode progress = awaitJson("api/stats", st -> st.get("progress").get("completed").asLong() == FACTS, Duration.ofSeconds(30),
+                "progress from the groups' offsets").get("progress");
+        assertEquals(FACTS, progress.get("received").asLong(), progress.toString());
+        for (String version : List.of("1", "2")) {
+            assertEquals(FACTS, progress.get("groups").get("locus-version-testbed|" + version).get("completed").asLong(), progress.toString());
+        }
 
         // The batch computation over the results on the topic, which the live comparison must equal.
         List<ResultEvent> results = new ArrayList<>();
@@ -306,6 +315,33 @@ class VersionEvaluationTest {
         assertEquals(mismatched, JSON.readTree(Base64.getDecoder().decode(byReason.get("fingerprint_mismatch").get("original_base64").asText())));
         assertTrue(byReason.get("fingerprint_mismatch").get("message").asText().contains("0000000000000000"));
         assertEquals(JSON.readTree(statsBefore).get("groups"), JSON.readTree(get("api/stats")).get("groups"), "neither was counted");
+
+        // A fact id submitted again with other content: both versions study it (their groups see every record), and
+        // the aggregator refuses every result of the second content (trace and edits), counting nothing of it.
+        // (Not the rewritten fact: version 2 no longer knows it, so it would be a skipped event without edits there.)
+        Fact first = Testbed.GPT2.facts().subList(0, FACTS).stream().filter(f -> !f.id().equals(REWRITTEN)).findFirst().orElseThrow();
+        ObjectNode changed = (ObjectNode) JSON.readTree(FactIntake.json(first));
+        changed.put("target_new", first.targetNew() + "ia");
+        assertEquals(202, post("api/facts", JSON.writeValueAsString(changed)).statusCode());
+        List<ConsumerRecord<String, String>> conflicts = KafkaTestSupport.readUntil("locus.facts.dlq", Duration.ofSeconds(300),
+                got -> got.stream().filter(r -> r.value().contains("\"reason\":\"conflicting_fact\"")).count() >= 2 * (1 + 3));
+        List<JsonNode> refused = new ArrayList<>();
+        for (ConsumerRecord<String, String> r : conflicts) {
+            JsonNode letter = JSON.readTree(r.value());
+            if (letter.get("reason").asText().equals("conflicting_fact")) {
+                EventSchemas.requireValid(EventSchemas.DEAD_LETTER, r.value());
+                refused.add(letter);
+            }
+        }
+        assertEquals(2 * (1 + 3), refused.size(), "each version's trace and 3 edits of the second content");
+        assertTrue(refused.get(0).get("message").asText().contains("fact " + first.id() + " was counted before with other content"));
+        awaitJson("api/models", l -> statuses(l).equals(Map.of("1", "done", "2", "done")), Duration.ofSeconds(60), "the resubmission studied");
+        assertEquals(JSON.readTree(statsBefore).get("groups"), JSON.readTree(get("api/stats")).get("groups"), "nothing of it counted");
+        JsonNode rejected = awaitJson("api/stats", st -> st.get("progress").get("rejected_by_reason").path("conflicting_fact").asLong() == 2 * (1 + 3),
+                Duration.ofSeconds(30), "the dead letters counted by reason").get("progress");
+        assertEquals(1, rejected.get("rejected_by_reason").get("fingerprint_mismatch").asLong(), rejected.toString());
+        assertEquals(1, rejected.get("rejected_by_reason").get("withdrawn_version").asLong(), rejected.toString());
+        assertEquals(FACTS + 1, rejected.get("received").asLong(), "the resubmission is a fact on the topic too");
     }
 
     private void assertPageShowsComparison(JsonNode live) throws Exception {

@@ -1,0 +1,220 @@
+package dev.locus.stream;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.locus.config.LocusConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.ConsumerGroupListing;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.jboss.logging.Logger;
+
+/**
+ * Progress from what crosses Kafka, so that it is right in whichever process serves it (an aggregator on its own, as in
+ * compose and Kubernetes, sees no worker's meters): facts on {@code locus.facts}, how far each worker group
+ * ({@code locus-worker-MODEL}, {@code locus-version-NAME|VERSION}) has committed, which members are busy, and the dead
+ * letters on {@code locus.facts.dlq} by reason (read from the start by this instance; distinct letters, so a message
+ * dead-lettered again after a redelivery counts once).
+ */
+@ApplicationScoped
+public class KafkaProgress {
+    private static final Logger LOG = Logger.getLogger(KafkaProgress.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration FRESH = Duration.ofSeconds(1);
+
+    @Inject
+    LocusConfig config;
+
+    @Inject
+    @Identifier("default-kafka-broker")
+    Map<String, Object> kafka;
+
+    private Admin admin;
+    private Thread reader;
+    private volatile boolean running;
+    private volatile KafkaConsumer<String, String> deadLetterConsumer;
+    private final Set<String> letters = new HashSet<>();
+    private final Map<String, Long> byReason = new TreeMap<>();
+    private Now cached;
+    private long cachedAt;
+
+    /** One worker group: facts it has committed (studied or passed), and members busy (a partition assigned with facts left). */
+    public record Group(long completed, @JsonProperty("in_flight") long inFlight) {}
+
+    /**
+     * {@code completed}: facts every worker group has finished (the least of the groups'); {@code in_flight}: busy
+     * members over all groups (each studies one fact at a time); {@code rejected}: distinct dead letters.
+     */
+    public record Now(long received, long completed, @JsonProperty("in_flight") long inFlight, long rejected,
+                      @JsonProperty("rejected_by_reason") Map<String, Long> rejectedByReason, Map<String, Group> groups) {
+        public static final Now NONE = new Now(0, 0, 0, 0, Map.of(), Map.of());
+    }
+
+    void start(@Observes @Priority(30) StartupEvent event) {
+        if (config.role().equalsIgnoreCase("none")) {
+            return;
+        }
+        Map<String, Object> settings = new HashMap<>(TopicSetup.clientSettings(kafka));
+        settings.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        settings.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        deadLetterConsumer = new KafkaConsumer<>(settings);
+        running = true;
+        reader = new Thread(this::readDeadLetters, "locus-dead-letter-counts");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        if (reader != null) {
+            running = false;
+            deadLetterConsumer.wakeup();
+            reader.join(10_000);
+        }
+        synchronized (this) {
+            if (admin != null) {
+                admin.close();
+            }
+        }
+    }
+
+    public boolean enabled() {
+        return reader != null;
+    }
+
+    /** The progress now (at most a second old). */
+    public synchronized Now now() {
+        if (!enabled()) {
+            return Now.NONE;
+        }
+        if (cached != null && System.nanoTime() - cachedAt < FRESH.toNanos()) {
+            return cached;
+        }
+        try {
+            cached = read();
+            cachedAt = System.nanoTime();
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.debugf("progress not read from Kafka: %s", e.toString());
+            if (cached == null) {
+                return Now.NONE;
+            }
+        }
+        return cached;
+    }
+
+    private Now read() throws Exception {
+        if (admin == null) {
+            admin = Admin.create(TopicSetup.clientSettings(kafka));
+        }
+        String topic = config.topics().facts();
+        List<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic)
+                .partitions().stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        Map<TopicPartition, Long> start = offsets(partitions, OffsetSpec.earliest());
+        Map<TopicPartition, Long> end = offsets(partitions, OffsetSpec.latest());
+        long received = partitions.stream().mapToLong(p -> end.get(p) - start.get(p)).sum();
+        List<String> groupIds = admin.listConsumerGroups().all().get(10, TimeUnit.SECONDS).stream().map(ConsumerGroupListing::groupId)
+                .filter(g -> g.startsWith("locus-worker-") || g.startsWith("locus-version-")).sorted().toList();
+        Map<String, ConsumerGroupDescription> described = groupIds.isEmpty() ? Map.of()
+                : admin.describeConsumerGroups(groupIds).all().get(10, TimeUnit.SECONDS);
+        Map<String, Group> groups = new TreeMap<>();
+        for (String id : groupIds) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(id).partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS);
+            long done = 0;
+            Set<TopicPartition> pending = new HashSet<>();
+            for (TopicPartition p : partitions) {
+                OffsetAndMetadata c = committed.get(p);
+                long at = c == null ? start.get(p) : Math.max(start.get(p), c.offset());
+                done += at - start.get(p);
+                if (at < end.get(p)) {
+                    pending.add(p);
+                }
+            }
+            long busy = 0;
+            for (MemberDescription m : described.get(id).members()) {
+                if (m.assignment().topicPartitions().stream().anyMatch(pending::contains)) {
+                    busy++;
+                }
+            }
+            groups.put(id, new Group(done, busy));
+        }
+        long completed = groups.values().stream().mapToLong(Group::completed).min().orElse(0);
+        long inFlight = groups.values().stream().mapToLong(Group::inFlight).sum();
+        synchronized (letters) {
+            return new Now(received, completed, inFlight, letters.size(), Map.copyOf(byReason), groups);
+        }
+    }
+
+    private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        partitions.forEach(p -> request.put(p, spec));
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> info = admin.listOffsets(request).all().get(10, TimeUnit.SECONDS);
+        Map<TopicPartition, Long> out = new HashMap<>();
+        info.forEach((p, i) -> out.put(p, i.offset()));
+        return out;
+    }
+
+    private void readDeadLetters() {
+        KafkaConsumer<String, String> c = deadLetterConsumer;
+        try {
+            String topic = config.topics().deadLetters();
+            List<TopicPartition> partitions = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            while (running) {
+                for (ConsumerRecord<String, String> record : c.poll(Duration.ofMillis(500))) {
+                    count(record);
+                }
+            }
+        } catch (WakeupException e) {
+            // stopping
+        } catch (RuntimeException e) {
+            LOG.warn("stopped counting dead letters", e);
+        } finally {
+            c.close();
+        }
+    }
+
+    private void count(ConsumerRecord<String, String> record) {
+        try {
+            JsonNode letter = JSON.readTree(record.value());
+            String id = letter.path("id").asText(record.partition() + "@" + record.offset());
+            synchronized (letters) {
+                if (letters.add(id)) {
+                    byReason.merge(letter.path("reason").asText("unknown"), 1L, Long::sum);
+                }
+            }
+        } catch (Exception e) {
+            LOG.warnf("an unreadable dead letter at offset %d: %s", record.offset(), e.getMessage());
+        }
+    }
+}
