@@ -133,6 +133,8 @@ public class AggregatorService {
                 .description("results seen again (redelivery, replay) and not counted twice").register(registry);
         FunctionCounter.builder("locus_results_unreadable", aggregator, ResultsAggregator::unreadable)
                 .description("records on the results topic that are no result event (logged, not counted)").register(registry);
+        FunctionCounter.builder("locus_stats_snapshot_failures", aggregator, ResultsAggregator::snapshotFailures)
+                .description("group snapshots not written to locus.stats (too large, broker away); the group keeps counting").register(registry);
         FunctionCounter.builder("locus_results_refused", aggregator, ResultsAggregator::refused)
                 .description("results of a withdrawn version or with weights not their version's: dead letters, not counted").register(registry);
     }

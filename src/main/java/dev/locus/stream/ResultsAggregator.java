@@ -55,6 +55,7 @@ public final class ResultsAggregator implements AutoCloseable {
     private volatile long duplicates;
     private volatile long unreadable;
     private volatile long refused;
+    private volatile long snapshotFailures;
     private VersionCheck versionCheck = (model, version, fingerprint) -> null;
     private String deadLetterTopic;
 
@@ -108,6 +109,11 @@ public final class ResultsAggregator implements AutoCloseable {
     /** Records that are no result event (logged, never counted, never fatal). */
     public long unreadable() {
         return unreadable;
+    }
+
+    /** Group snapshots that could not be written (each logged with its size). */
+    public long snapshotFailures() {
+        return snapshotFailures;
     }
 
     /** Results of a withdrawn version, with weights that are not their version's, or of a fact id resubmitted with other content: dead letters, never counted. */
@@ -257,19 +263,41 @@ public final class ResultsAggregator implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes every group's snapshot; one that cannot be written (over the stats topic's max.message.bytes, say) is logged
+     * with its size and counted ({@link #snapshotFailures}), and the group goes on counting: after a restart its results
+     * since its last written snapshot are read again (the aggregator resumes from the earliest offset any group covers,
+     * and the others skip what they counted by id), so nothing is lost or counted twice, only read again.
+     */
     private void snapshot(KafkaProducer<String, String> producer) {
         String now = Instant.now().toString();
-        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
-        try {
-            for (Map.Entry<String, StatsState.GroupSnapshot> e : state.snapshots(id, offsets, now).entrySet()) {
-                sent.add(producer.send(new ProducerRecord<>(statsTopic, e.getKey(), JSON.writeValueAsString(e.getValue()))));
+        Map<String, java.util.concurrent.Future<?>> sent = new java.util.LinkedHashMap<>();
+        Map<String, Integer> sizes = new HashMap<>();
+        for (Map.Entry<String, StatsState.GroupSnapshot> e : state.snapshots(id, offsets, now).entrySet()) {
+            try {
+                String json = JSON.writeValueAsString(e.getValue());
+                sizes.put(e.getKey(), json.length());
+                sent.put(e.getKey(), producer.send(new ProducerRecord<>(statsTopic, e.getKey(), json)));
+            } catch (Exception ex) {
+                failedSnapshot(e.getKey(), -1, ex);
             }
-            for (java.util.concurrent.Future<?> f : sent) {
-                f.get();
-            }
-        } catch (Exception e) {
-            LOG.warn("could not write a stats snapshot (the next one will cover it)", e);
         }
+        sent.forEach((key, future) -> {
+            try {
+                future.get();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            } catch (Exception ex) {
+                failedSnapshot(key, sizes.get(key), ex);
+            }
+        });
+    }
+
+    private void failedSnapshot(String key, int bytes, Exception e) {
+        snapshotFailures++;
+        Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+        LOG.warnf("the snapshot of %s (%,d bytes) was not written: %s. The group keeps counting; after a restart its results "
+                + "since its last written snapshot are read again (see the README's limits)", key, bytes, cause.toString());
     }
 
     private static List<TopicPartition> partitions(KafkaConsumer<String, String> c, String topic) {
