@@ -58,7 +58,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** How long {@link #start(Path)} waits for the broker to accept clients. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
 
-    private static final String CLIENT_LISTENER = "PLAINTEXT";
+    private static final String CLIENT_LISTENER = "CLIENT";
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     private static final int NODE_ID = 1;
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
@@ -66,12 +66,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final KafkaRaftServer server;
     private final Path dataDir;
     private final String bootstrapServers;
+    private final Map<String, Object> clientSecurity;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, String bootstrapServers) {
+    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, String bootstrapServers, Map<String, Object> clientSecurity) {
         this.server = server;
         this.dataDir = dataDir;
         this.bootstrapServers = bootstrapServers;
+        this.clientSecurity = Map.copyOf(clientSecurity);
     }
 
     /**
@@ -91,6 +93,17 @@ public final class EmbeddedKafka implements AutoCloseable {
      * @throws IllegalStateException if the storage cannot be formatted or the broker does not come up in time
      */
     public static EmbeddedKafka start(Path dataDir, Map<String, String> brokerOverrides, Duration startTimeout) {
+        return start(dataDir, brokerOverrides, Map.of(), startTimeout);
+    }
+
+    /**
+     * The same with client security: {@code brokerOverrides} secure the client listener (named {@code CLIENT}, e.g.
+     * {@code listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:PLAINTEXT} with its SASL and TLS settings) and
+     * {@code clientSecurity} are the settings this class's own admin client needs to reach it (security.protocol,
+     * sasl.*, ssl.truststore.*).
+     */
+    public static EmbeddedKafka start(Path dataDir, Map<String, String> brokerOverrides, Map<String, Object> clientSecurity,
+                                      Duration startTimeout) {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(brokerOverrides, "brokerOverrides");
         Objects.requireNonNull(startTimeout, "startTimeout");
@@ -116,7 +129,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
 
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
-        EmbeddedKafka kafka = new EmbeddedKafka(server, dataDir, bootstrap);
+        EmbeddedKafka kafka = new EmbeddedKafka(server, dataDir, bootstrap, clientSecurity);
         try {
             server.startup();
             kafka.awaitReady(startTimeout);
@@ -278,7 +291,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private Admin newAdmin(Duration apiTimeout) {
-        Map<String, Object> conf = new HashMap<>();
+        Map<String, Object> conf = new HashMap<>(clientSecurity);
         conf.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         conf.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) apiTimeout.toMillis());
         conf.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(apiTimeout.toMillis(), 30_000));
