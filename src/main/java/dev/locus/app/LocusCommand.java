@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
         description = "Causal tracing vs model editing, as a service and a library.",
         subcommands = {AccuracyCommand.class, LogitsCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
                 BenchTraceCommand.class, EditCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
-                BenchAggregatorCommand.class, BenchServiceCommand.class, RandomCheckpointCommand.class})
+                BenchAggregatorCommand.class, BenchServiceCommand.class, RandomCheckpointCommand.class, BrokerCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;

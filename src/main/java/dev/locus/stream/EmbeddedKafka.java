@@ -116,9 +116,10 @@ public final class EmbeddedKafka implements AutoCloseable {
 
         int[] ports = freePorts(2);
         String host = "127.0.0.1";
-        String bootstrap = host + ":" + ports[0];
         Map<String, Object> props = brokerProperties(logDir, host, ports[0], ports[1]);
         props.putAll(brokerOverrides);
+        // Overridden listeners (fixed ports, so that a restarted broker is where its clients look) are where it is polled.
+        String bootstrap = clientAddress(String.valueOf(props.get("advertised.listeners"))).orElse(host + ":" + ports[0]);
 
         KafkaConfig config;
         try {
@@ -223,6 +224,28 @@ public final class EmbeddedKafka implements AutoCloseable {
             properties.load(in);
         }
         return Optional.ofNullable(properties.getProperty("cluster.id")).filter(id -> !id.isBlank());
+    }
+
+    /** The host:port of the CLIENT listener among {@code advertised.listeners}. */
+    private static Optional<String> clientAddress(String advertised) {
+        for (String listener : advertised.split(",")) {
+            String l = listener.strip();
+            if (l.startsWith(CLIENT_LISTENER + "://")) {
+                return Optional.of(l.substring(CLIENT_LISTENER.length() + 3));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Broker overrides that put the client listener on {@code clientPort} and the controller on {@code controllerPort} of
+     * 127.0.0.1, for a broker that is restarted on the same data directory where its clients expect it.
+     */
+    public static Map<String, String> fixedPorts(int clientPort, int controllerPort) {
+        String host = "127.0.0.1";
+        return Map.of("listeners", CLIENT_LISTENER + "://" + host + ":" + clientPort + "," + CONTROLLER_LISTENER + "://" + host + ":" + controllerPort,
+                "advertised.listeners", CLIENT_LISTENER + "://" + host + ":" + clientPort,
+                "controller.quorum.voters", NODE_ID + "@" + host + ":" + controllerPort);
     }
 
     /** Picks {@code n} distinct free ports on the loopback interface (they are released before the broker binds). */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -174,6 +175,42 @@ class EmbeddedKafkaTest {
                         .mapToLong(Long::longValue).sum());
                 assertEquals(100L, consumer.committed(tps, Duration.ofSeconds(30)).values().stream()
                         .mapToLong(OffsetAndMetadata::offset).sum());
+            }
+        }
+    }
+
+    /** On fixed ports a broker restarted on its data directory is where its clients expect it, with its records. */
+    @Test
+    void restartsOnFixedPortsWithItsData() throws Exception {
+        int[] ports;
+        try (ServerSocket a = new ServerSocket(0); ServerSocket b = new ServerSocket(0)) {
+            ports = new int[] {a.getLocalPort(), b.getLocalPort()};
+        }
+        Map<String, String> fixed = EmbeddedKafka.fixedPorts(ports[0], ports[1]);
+        for (int run = 0; run < 2; run++) {
+            try (EmbeddedKafka kafka = EmbeddedKafka.start(dir2, fixed, EmbeddedKafka.DEFAULT_START_TIMEOUT)) {
+                assertEquals("127.0.0.1:" + ports[0], kafka.bootstrapServers());
+                Map<String, Object> client = Map.of("bootstrap.servers", kafka.bootstrapServers());
+                if (run == 0) {
+                    kafka.createTopic("ek-restart", 1, Map.of());
+                    try (var producer = new KafkaProducer<>(client,
+                            new StringSerializer(), new StringSerializer())) {
+                        producer.send(new ProducerRecord<>("ek-restart", "k", "kept")).get();
+                    }
+                    continue;
+                }
+                try (var consumer = new KafkaConsumer<>(client,
+                        new StringDeserializer(), new StringDeserializer())) {
+                    var partition = new TopicPartition("ek-restart", 0);
+                    consumer.assign(List.of(partition));
+                    consumer.seekToBeginning(List.of(partition));
+                    List<String> read = new ArrayList<>();
+                    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                    while (read.isEmpty() && System.nanoTime() < deadline) {
+                        consumer.poll(Duration.ofMillis(200)).forEach(r -> read.add(r.value()));
+                    }
+                    assertEquals(List.of("kept"), read, "the record survived the restart");
+                }
             }
         }
     }
