@@ -3,6 +3,7 @@ package dev.locus.app;
 import dev.locus.bench.BenchAggregatorCommand;
 import dev.locus.bench.BenchEditCommand;
 import dev.locus.bench.BenchForwardCommand;
+import dev.locus.bench.BenchGemmCommand;
 import dev.locus.bench.BenchServiceCommand;
 import dev.locus.bench.BenchTraceCommand;
 import dev.locus.bench.RandomCheckpointCommand;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Spec;
         description = "Causal tracing vs model editing, as a service and a library.",
         subcommands = {AccuracyCommand.class, LogitsCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
                 BenchTraceCommand.class, EditCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
-                BenchAggregatorCommand.class, BenchServiceCommand.class, RandomCheckpointCommand.class, BrokerCommand.class})
+                BenchAggregatorCommand.class, BenchServiceCommand.class, RandomCheckpointCommand.class, BrokerCommand.class,
+                BenchGemmCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;
