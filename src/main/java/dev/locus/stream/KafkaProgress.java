@@ -25,13 +25,11 @@ import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jboss.logging.Logger;
 
 /**
@@ -79,11 +77,7 @@ public class KafkaProgress {
         if (config.role().equalsIgnoreCase("none")) {
             return;
         }
-        Map<String, Object> settings = new HashMap<>(TopicSetup.clientSettings(kafka));
-        settings.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        settings.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        deadLetterConsumer = new KafkaConsumer<>(settings);
+        deadLetterConsumer = new KafkaConsumer<>(TopicSetup.textReaderSettings(kafka));
         running = true;
         reader = new Thread(this::readDeadLetters, "locus-dead-letter-counts");
         reader.setDaemon(true);

@@ -16,7 +16,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jboss.logging.Logger;
 
 /**
@@ -65,6 +67,17 @@ public class TopicSetup {
             throw new IllegalStateException("cannot create Locus's Kafka topics (set locus.topics.create=false if they are managed "
                     + "elsewhere): " + e.getMessage(), e);
         }
+    }
+
+    /** Settings of a consumer that reads a topic as text by assignment, committing nothing (the registry's, the dead-letter counts'). */
+    static Map<String, Object> textReaderSettings(Map<String, Object> kafka) {
+        Map<String, Object> settings = clientSettings(kafka);
+        settings.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                StringDeserializer.class.getName());
+        settings.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                StringDeserializer.class.getName());
+        settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        return settings;
     }
 
     /** The Kafka client settings of the application (bootstrap servers, TLS, SASL) without the keys only SmallRye knows. */

@@ -28,8 +28,18 @@ public class EmbeddedKafkaResource implements QuarkusTestResourceLifecycleManage
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        kafka = EmbeddedKafka.start(dir);
-        return Map.of("kafka.bootstrap.servers", kafka.bootstrapServers());
+        kafka = startBroker(dir);
+        return config(kafka);
+    }
+
+    /** The broker, with its data under {@code dir}; a plain one here. */
+    protected EmbeddedKafka startBroker(Path dir) {
+        return EmbeddedKafka.start(dir);
+    }
+
+    /** What the application is told: where the broker is (and, for a secured one, how to log in). */
+    protected Map<String, String> config(EmbeddedKafka broker) {
+        return Map.of("kafka.bootstrap.servers", broker.bootstrapServers());
     }
 
     @Override

@@ -1,7 +1,6 @@
 package dev.locus.app;
 
 import dev.locus.stream.EmbeddedKafka;
-import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,42 +15,42 @@ import java.util.concurrent.TimeUnit;
  * test (keytool, valid for 2 days, for 127.0.0.1); the application gets the credentials of user {@code locus} as
  * {@code kafka.*} settings, the way an operator gives them (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_JAAS_CONFIG, ...).
  */
-public class SecureKafkaResource implements QuarkusTestResourceLifecycleManager {
+public class SecureKafkaResource extends EmbeddedKafkaResource {
     public static final String PASSWORD = "locus-secret";
     static final String STORE_PASSWORD = "changeit";
 
     private static Path certificates;
-    private Path dir;
-    private EmbeddedKafka kafka;
 
     @Override
-    public Map<String, String> start() {
+    protected EmbeddedKafka startBroker(Path dir) {
         try {
-            dir = Files.createTempDirectory("locus-secure-kafka-");
             certificates = dir.resolve("tls");
             Files.createDirectories(certificates);
             makeCertificate(certificates);
-            Map<String, String> broker = new HashMap<>();
-            broker.put("listener.security.protocol.map", "CLIENT:SASL_SSL,CONTROLLER:PLAINTEXT");
-            broker.put("sasl.enabled.mechanisms", "PLAIN");
-            broker.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
-            broker.put("listener.name.client.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                    + "username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_locus=\"" + PASSWORD + "\";");
-            broker.put("ssl.keystore.location", certificates.resolve("broker.p12").toString());
-            broker.put("ssl.keystore.password", STORE_PASSWORD);
-            broker.put("ssl.key.password", STORE_PASSWORD);
-            broker.put("ssl.keystore.type", "PKCS12");
-            broker.putAll(trust("ssl."));
-            Map<String, Object> admin = new HashMap<>(client("admin", "admin-secret"));
-            kafka = EmbeddedKafka.start(dir.resolve("kafka"), broker, admin, EmbeddedKafka.DEFAULT_START_TIMEOUT);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        Map<String, String> config = new HashMap<>();
-        config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+        Map<String, String> broker = new HashMap<>();
+        broker.put("listener.security.protocol.map", "CLIENT:SASL_SSL,CONTROLLER:PLAINTEXT");
+        broker.put("sasl.enabled.mechanisms", "PLAIN");
+        broker.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        broker.put("listener.name.client.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                + "username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_locus=\"" + PASSWORD + "\";");
+        broker.put("ssl.keystore.location", certificates.resolve("broker.p12").toString());
+        broker.put("ssl.keystore.password", STORE_PASSWORD);
+        broker.put("ssl.key.password", STORE_PASSWORD);
+        broker.put("ssl.keystore.type", "PKCS12");
+        broker.putAll(trust("ssl."));
+        return EmbeddedKafka.start(dir.resolve("kafka"), broker, new HashMap<>(client("admin", "admin-secret")),
+                EmbeddedKafka.DEFAULT_START_TIMEOUT);
+    }
+
+    @Override
+    protected Map<String, String> config(EmbeddedKafka broker) {
+        Map<String, String> config = new HashMap<>(super.config(broker));
         client("locus", PASSWORD).forEach((k, v) -> config.put("kafka." + k, v));
         return config;
     }
@@ -86,18 +85,6 @@ public class SecureKafkaResource implements QuarkusTestResourceLifecycleManager 
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
-        }
-    }
-
-    @Override
-    public void stop() {
-        try {
-            if (kafka != null) {
-                kafka.close();
-            }
-        } finally {
-            kafka = null;
-            EmbeddedKafkaResource.deleteRecursively(dir);
         }
     }
 }
