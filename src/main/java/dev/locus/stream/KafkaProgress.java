@@ -37,13 +37,14 @@ import org.jboss.logging.Logger;
  * compose and Kubernetes, sees no worker's meters): facts on {@code locus.facts}, how far each worker group
  * ({@code locus-worker-MODEL}, {@code locus-version-NAME|VERSION}) has committed, which members are busy, and the dead
  * letters on {@code locus.facts.dlq} by reason (read from the start by this instance; distinct letters, so a message
- * dead-lettered again after a redelivery counts once).
+ * dead-lettered again after a redelivery counts once). Read every second on a thread of its own, so that whoever
+ * asks (the page's event stream on the aggregator's thread among them) never waits for the broker.
  */
 @ApplicationScoped
 public class KafkaProgress {
     private static final Logger LOG = Logger.getLogger(KafkaProgress.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration FRESH = Duration.ofSeconds(1);
+    private static final Duration EVERY = Duration.ofSeconds(1);
 
     @Inject
     LocusConfig config;
@@ -58,8 +59,8 @@ public class KafkaProgress {
     private volatile KafkaConsumer<String, String> deadLetterConsumer;
     private final Set<String> letters = new HashSet<>();
     private final Map<String, Long> byReason = new TreeMap<>();
-    private Now cached;
-    private long cachedAt;
+    private volatile Now latest = Now.NONE;
+    private java.util.concurrent.ScheduledExecutorService refresher;
 
     /** One worker group: facts it has committed (studied or passed), and members busy (a partition assigned with facts left). */
     public record Group(long completed, @JsonProperty("in_flight") long inFlight) {}
@@ -82,9 +83,19 @@ public class KafkaProgress {
         reader = new Thread(this::readDeadLetters, "locus-dead-letter-counts");
         reader.setDaemon(true);
         reader.start();
+        refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "locus-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        refresher.scheduleWithFixedDelay(this::refresh, 0, EVERY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        if (refresher != null) {
+            refresher.shutdownNow();
+            refresher.awaitTermination(10, TimeUnit.SECONDS);
+        }
         if (reader != null) {
             running = false;
             deadLetterConsumer.wakeup();
@@ -101,27 +112,20 @@ public class KafkaProgress {
         return reader != null;
     }
 
-    /** The progress now (at most a second old). */
-    public synchronized Now now() {
-        if (!enabled()) {
-            return Now.NONE;
-        }
-        if (cached != null && System.nanoTime() - cachedAt < FRESH.toNanos()) {
-            return cached;
-        }
+    /** The progress as last read (about a second old; all zeros until the first read, and kept while the broker is away). */
+    public Now now() {
+        return latest;
+    }
+
+    private synchronized void refresh() {
         try {
-            cached = read();
-            cachedAt = System.nanoTime();
+            latest = read();
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             LOG.debugf("progress not read from Kafka: %s", e.toString());
-            if (cached == null) {
-                return Now.NONE;
-            }
         }
-        return cached;
     }
 
     private Now read() throws Exception {
