@@ -162,6 +162,13 @@ public interface LocusConfig {
         /** Most facts one HTTP submission may carry. */
         @WithDefault("10000")
         int maxBatchFacts();
+
+        /**
+         * Submissions published at once; one more is answered 429 with Retry-After, so a flood of requests holds at most
+         * this many bodies in memory and the producer's buffer never overflows.
+         */
+        @WithDefault("4")
+        int maxConcurrentSubmissions();
     }
 
     interface Aggregator {

@@ -14,6 +14,8 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 
 /**
@@ -22,6 +24,7 @@ import org.eclipse.microprofile.reactive.messaging.Channel;
  * the reason per line. Good facts are published, normalised, to {@code locus.facts}, keyed by id.
  */
 @Path("/api/facts")
+@jakarta.inject.Singleton // one count of submissions being published, for all requests
 public class FactResource {
     @Inject
     LocusConfig config;
@@ -38,6 +41,8 @@ public class FactResource {
     public record Rejection(String error, List<LineError> lines) {}
 
     public record Accepted(int published, List<String> ids) {}
+
+    private final AtomicInteger publishing = new AtomicInteger();
 
     @POST
     @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
@@ -65,13 +70,22 @@ public class FactResource {
             return Response.status(Response.Status.BAD_REQUEST)
                     .entity(new Rejection(errors.size() + " of " + results.size() + " facts rejected; nothing was published", errors)).build();
         }
-        List<String> ids = new ArrayList<>();
-        for (FactIntake.Result r : results) {
-            FactIntake.Accepted a = (FactIntake.Accepted) r;
-            facts.sendAndAwait(Record.of(a.fact().id(), FactIntake.json(a.fact(), a.models())));
-            ids.add(a.fact().id());
+        if (publishing.incrementAndGet() > config.limits().maxConcurrentSubmissions()) {
+            publishing.decrementAndGet();
+            return Response.status(429).header("Retry-After", "1").entity(Map.of("error", "more than "
+                    + config.limits().maxConcurrentSubmissions() + " submissions are being published; nothing of this one was: retry it")).build();
         }
-        return Response.accepted(new Accepted(ids.size(), ids)).build();
+        try {
+            List<String> ids = new ArrayList<>();
+            for (FactIntake.Result r : results) {
+                FactIntake.Accepted a = (FactIntake.Accepted) r;
+                facts.sendAndAwait(Record.of(a.fact().id(), FactIntake.json(a.fact(), a.models())));
+                ids.add(a.fact().id());
+            }
+            return Response.accepted(new Accepted(ids.size(), ids)).build();
+        } finally {
+            publishing.decrementAndGet();
+        }
     }
 
     private static Response error(Response.Status status, String message) {
