@@ -12,7 +12,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -22,9 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.MemberDescription;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -132,12 +129,7 @@ public class KafkaProgress {
         if (admin == null) {
             admin = Admin.create(TopicSetup.clientSettings(kafka));
         }
-        String topic = config.topics().facts();
-        List<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS).get(topic)
-                .partitions().stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-        Map<TopicPartition, Long> start = offsets(partitions, OffsetSpec.earliest());
-        Map<TopicPartition, Long> end = offsets(partitions, OffsetSpec.latest());
-        long received = partitions.stream().mapToLong(p -> end.get(p) - start.get(p)).sum();
+        TopicOffsets facts = TopicOffsets.read(admin, config.topics().facts());
         List<String> groupIds = admin.listConsumerGroups().all().get(10, TimeUnit.SECONDS).stream().map(ConsumerGroupListing::groupId)
                 .filter(g -> g.startsWith("locus-worker-") || g.startsWith("locus-version-")).sorted().toList();
         Map<String, ConsumerGroupDescription> described = groupIds.isEmpty() ? Map.of()
@@ -146,38 +138,20 @@ public class KafkaProgress {
         for (String id : groupIds) {
             Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(id).partitionsToOffsetAndMetadata()
                     .get(10, TimeUnit.SECONDS);
-            long done = 0;
-            Set<TopicPartition> pending = new HashSet<>();
-            for (TopicPartition p : partitions) {
-                OffsetAndMetadata c = committed.get(p);
-                long at = c == null ? start.get(p) : Math.max(start.get(p), c.offset());
-                done += at - start.get(p);
-                if (at < end.get(p)) {
-                    pending.add(p);
-                }
-            }
+            Set<TopicPartition> pending = facts.pending(committed);
             long busy = 0;
             for (MemberDescription m : described.get(id).members()) {
                 if (m.assignment().topicPartitions().stream().anyMatch(pending::contains)) {
                     busy++;
                 }
             }
-            groups.put(id, new Group(done, busy));
+            groups.put(id, new Group(facts.past(committed), busy));
         }
         long completed = groups.values().stream().mapToLong(Group::completed).min().orElse(0);
         long inFlight = groups.values().stream().mapToLong(Group::inFlight).sum();
         synchronized (letters) {
-            return new Now(received, completed, inFlight, letters.size(), Map.copyOf(byReason), groups);
+            return new Now(facts.records(), completed, inFlight, letters.size(), Map.copyOf(byReason), groups);
         }
-    }
-
-    private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {
-        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        partitions.forEach(p -> request.put(p, spec));
-        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> info = admin.listOffsets(request).all().get(10, TimeUnit.SECONDS);
-        Map<TopicPartition, Long> out = new HashMap<>();
-        info.forEach((p, i) -> out.put(p, i.offset()));
-        return out;
     }
 
     private void readDeadLetters() {

@@ -7,12 +7,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
@@ -48,23 +45,10 @@ public class VersionProgress {
 
     public synchronized Count count(ModelAnnouncement version) {
         try {
-            Admin a = admin();
-            String topic = config.topics().facts();
-            List<TopicPartition> partitions = a.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
-                    .partitions().stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> start = offsets(a, partitions, OffsetSpec.earliest());
-            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end = offsets(a, partitions, OffsetSpec.latest());
-            Map<TopicPartition, OffsetAndMetadata> committed = a.listConsumerGroupOffsets(group(version)).partitionsToOffsetAndMetadata()
+            TopicOffsets facts = TopicOffsets.read(admin(), config.topics().facts());
+            Map<TopicPartition, OffsetAndMetadata> committed = admin().listConsumerGroupOffsets(group(version)).partitionsToOffsetAndMetadata()
                     .get(30, TimeUnit.SECONDS);
-            long done = 0;
-            long total = 0;
-            for (TopicPartition p : partitions) {
-                long from = start.get(p).offset();
-                total += end.get(p).offset() - from;
-                OffsetAndMetadata c = committed.get(p);
-                done += c == null ? 0 : Math.max(0, c.offset() - from);
-            }
-            return new Count(done, total);
+            return new Count(facts.past(committed), facts.records());
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -87,13 +71,6 @@ public class VersionProgress {
         double seconds = (now - first[0]) / 1e9;
         long progressed = count.done() - first[1];
         return progressed <= 0 || seconds <= 0 ? null : Math.round((count.total() - count.done()) * seconds / progressed);
-    }
-
-    private static Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> offsets(Admin a, List<TopicPartition> partitions,
-                                                                                      OffsetSpec spec) throws Exception {
-        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        partitions.forEach(p -> request.put(p, spec));
-        return a.listOffsets(request).all().get(30, TimeUnit.SECONDS);
     }
 
     private Admin admin() {
