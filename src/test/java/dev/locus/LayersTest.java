@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class LayersTest {
     private static final Path MAIN = Path.of("src/main/java/dev/locus");
     private static final Map<String, Integer> LEVEL = Map.ofEntries(
-            Map.entry("app", 9), Map.entry("bench", 8), Map.entry("web", 7), Map.entry("stream", 6), Map.entry("figures", 5),
+            Map.entry("app", 10), Map.entry("chaos", 9), Map.entry("bench", 8), Map.entry("web", 7), Map.entry("stream", 6), Map.entry("figures", 5),
             Map.entry("study", 4), Map.entry("testbed", 3), Map.entry("tracing", 2), Map.entry("editing", 2),
             Map.entry("stats", 1), Map.entry("facts", 1), Map.entry("model", 1), Map.entry("config", 0));
     private static final List<String> SCIENCE = List.of("study", "testbed", "tracing", "editing", "stats", "facts", "model");

@@ -7,6 +7,7 @@ import dev.locus.bench.BenchGemmCommand;
 import dev.locus.bench.BenchServiceCommand;
 import dev.locus.bench.BenchTraceCommand;
 import dev.locus.bench.RandomCheckpointCommand;
+import dev.locus.chaos.ChaosCommand;
 import io.quarkus.picocli.runtime.annotations.TopCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Spec;
         subcommands = {AccuracyCommand.class, LogitsCommand.class, TraceCommand.class, TrainTestbedCommand.class, BenchForwardCommand.class,
                 BenchTraceCommand.class, EditCommand.class, EditStudyCommand.class, EditSelectivityCommand.class, BenchEditCommand.class,
                 BenchAggregatorCommand.class, BenchServiceCommand.class, RandomCheckpointCommand.class, BrokerCommand.class,
-                BenchGemmCommand.class})
+                BenchGemmCommand.class, ChaosCommand.class})
 public class LocusCommand implements Runnable {
     @Spec
     CommandSpec spec;

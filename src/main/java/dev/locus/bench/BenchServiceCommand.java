@@ -18,9 +18,6 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -234,16 +231,14 @@ public class BenchServiceCommand implements Runnable {
     /** Starts the child on a free port with a fresh API key, waits until it is ready, and follows its live view. */
     private ChildService startService(Leftovers leftovers, StudySettings s, int[] gridLayers, int t, String model)
             throws IOException, InterruptedException {
-        Path jar = app != null ? app : ownJar();
-        int port = freePort();
+        Path jar = app != null ? app : ChildJvm.ownJar();
+        int port = ChildJvm.freePort();
         String key = UUID.randomUUID().toString();
         Path tmp = leftovers.dir.get();
         Path log = tmp.resolve("service.log");
-        ProcessBuilder pb = new ProcessBuilder(childCommand(jar, tmp, s, gridLayers, t, port, key)).redirectErrorStream(true)
+        // Its own in-process broker; the -D settings are its whole configuration.
+        ProcessBuilder pb = ChildJvm.builder(childCommand(jar, tmp, s, gridLayers, t, port, key)).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
-        Map<String, String> env = pb.environment();
-        env.remove("KAFKA_BOOTSTRAP_SERVERS"); // its own in-process broker
-        env.keySet().removeIf(k -> k.startsWith("LOCUS_")); // the -D settings are the whole configuration
         long start = System.nanoTime();
         Process p = pb.start();
         leftovers.child.set(p);
@@ -258,15 +253,7 @@ public class BenchServiceCommand implements Runnable {
 
     /** The child's command line: this JVM's settings, the same threads, the same study settings, its own broker and port. */
     private List<String> childCommand(Path jar, Path tmp, StudySettings s, int[] gridLayers, int t, int port, String key) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            // Heap and other JVM settings alike; not the ones set below, nor debugging agents.
-            if ((arg.startsWith("-X") || arg.startsWith("-D")) && !arg.startsWith("-Dlocus.") && !arg.startsWith("-Dquarkus.")
-                    && !arg.startsWith("-Dai.djl.pytorch.num_") && !arg.startsWith("-Djava.io.tmpdir") && !arg.startsWith("-Dkafka.")) {
-                cmd.add(arg);
-            }
-        }
+        List<String> cmd = ChildJvm.java();
         cmd.add("-Djava.io.tmpdir=" + tmp); // the child's broker data goes here and is deleted with it
         cmd.add("-Dai.djl.pytorch.num_threads=" + t);
         cmd.add("-Dai.djl.pytorch.num_interop_threads=" + interopThreads);
@@ -313,28 +300,6 @@ public class BenchServiceCommand implements Runnable {
         cmd.add("-Dlocus.editing.cache=" + s.editing().cacheDir().toAbsolutePath());
     }
 
-    private static Path ownJar() {
-        try {
-            // Fast-jar layout: quarkus-app/app/<application>.jar next to quarkus-app/quarkus-run.jar.
-            Path code = Path.of(BenchServiceCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            for (Path dir = code.getParent(); dir != null; dir = dir.getParent()) {
-                Path run = dir.resolve("quarkus-run.jar");
-                if (Files.isRegularFile(run)) {
-                    return run;
-                }
-            }
-            throw new IllegalStateException("no quarkus-run.jar above " + code + "; pass --app");
-        } catch (URISyntaxException | RuntimeException e) {
-            throw new IllegalStateException("cannot find this application's quarkus-run.jar (pass --app): " + e.getMessage(), e);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
-
     /**
      * The child and the scratch directory (its broker's data, its log), undone on every way out: by {@link #close}
      * from run's finally, or by the shutdown hook on Ctrl-C / SIGTERM, when that finally does not run.
@@ -343,14 +308,14 @@ public class BenchServiceCommand implements Runnable {
         final AtomicReference<Process> child = new AtomicReference<>();
         final AtomicReference<Path> dir = new AtomicReference<>();
         final Thread hook = new Thread(() -> {
-            ChildService.stop(child.get());
+            ChildJvm.stop(child.get());
             if (dir.get() != null) {
                 Measure.deleteTree(dir.get());
             }
         }, "locus-bench-service-killer");
 
         void close() {
-            ChildService.stop(child.get());
+            ChildJvm.stop(child.get());
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
