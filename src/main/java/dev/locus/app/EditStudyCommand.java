@@ -75,6 +75,12 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--png", description = "also draw the study's figure (scores and tracing value by layer per method × problem)")
     Path png;
 
+    @Option(names = "--batch-rows", defaultValue = "0",
+            description = "optimise ROME's v* and MEMIT's z of a fact's edits at every layer together, in batches of at most this "
+                    + "many rows (e.g. " + EditingStudy.SUGGESTED_BATCH_ROWS + "; equal within 1e-5, no faster on a CPU: see the README); "
+                    + "0 = every edit one at a time, the reference (default: ${DEFAULT-VALUE})")
+    int batchRows;
+
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
     Path cache;
 
@@ -111,7 +117,7 @@ public class EditStudyCommand implements Runnable {
                     ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
             EditingConfig editing = EditingConfig.named(config);
             EditingStudy study = new EditingStudy(lm, editing, statistics,
-                    editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma));
+                    editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma), batchRows);
             List<EditResult> results = new ArrayList<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {

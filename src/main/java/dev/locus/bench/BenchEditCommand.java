@@ -49,6 +49,11 @@ public class BenchEditCommand implements Runnable {
     @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol (0: none)")
     int protocolFacts;
 
+    @Option(names = "--batch-rows", defaultValue = "" + EditingStudy.SUGGESTED_BATCH_ROWS,
+            description = "also time each protocol fact with ROME's and MEMIT's optimisations batched over the layers in this many "
+                    + "rows, alternating with one edit at a time, and print the ratio (0: one at a time only; default: ${DEFAULT-VALUE})")
+    int batchRows;
+
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus")
     Path cache;
 
@@ -72,26 +77,41 @@ public class BenchEditCommand implements Runnable {
             }
             System.out.printf("peak RSS %.2f GiB (weights, key statistics, PyTorch and the JVM)%n", Measure.peakRssGiB());
             if (protocolFacts > 0) {
-                EditingStudy study = new EditingStudy(lm, editing, statistics, prefixes, new FastTracer(lm, TracingSettings.defaults(), sigma));
-                timeProtocol(study, facts, lm.dimensions().layers());
+                FastTracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
+                EditingStudy oneAtATime = new EditingStudy(lm, editing, statistics, prefixes, tracer);
+                EditingStudy batched = batchRows > 0 ? new EditingStudy(lm, editing, statistics, prefixes, tracer, batchRows) : null;
+                timeProtocol(oneAtATime, batched, facts, lm.dimensions().layers());
             }
         }
     }
 
-    /** The full protocol (trace, then every method x problem x layer) on the facts after the edited one. */
-    private void timeProtocol(EditingStudy study, List<Fact> facts, int nLayer) {
+    /** The full protocol (trace, then every method x problem x layer) on the facts after the edited one, batched and not in turn. */
+    private void timeProtocol(EditingStudy oneAtATime, EditingStudy batched, List<Fact> facts, int nLayer) {
         int[] layers = IntStream.range(0, nLayer).toArray();
         List<Double> perFact = new ArrayList<>();
+        List<Double> perFactBatched = new ArrayList<>();
         for (int i = 0; i < protocolFacts; i++) {
-            int[] edits = {0};
             Fact f = facts.get(1 + i);
-            perFact.add(Measure.ms(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()),
-                    layers, r -> edits[0]++)));
-            System.out.printf("protocol for %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(),
-                    edits[0], layers.length, perFact.get(i) / 1000);
+            perFact.add(timeProtocol(oneAtATime, f, layers, "one edit at a time"));
+            if (batched != null) {
+                perFactBatched.add(timeProtocol(batched, f, layers, "batched in " + batchRows + " rows"));
+            }
         }
         double median = Measure.median(perFact);
         System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
                 3_600_000 / median);
+        if (batched != null) {
+            double b = Measure.median(perFactBatched);
+            System.out.printf("batched: median %.0f s -> %.1f facts per hour; one at a time / batched = %.2f%n", b / 1000, 3_600_000 / b,
+                    median / b);
+        }
+    }
+
+    private double timeProtocol(EditingStudy study, Fact f, int[] layers, String how) {
+        int[] edits = {0};
+        double ms = Measure.ms(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()), layers, r -> edits[0]++));
+        System.out.printf("protocol for %s, %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(), how, edits[0],
+                layers.length, ms / 1000);
+        return ms;
     }
 }

@@ -46,10 +46,14 @@ public final class EditEvaluator {
 
     /** Applies the edit, measures it, undoes it. A failing edit gives a "failed" result, never an exception. */
     public EditResult evaluate(Setup s, Editor editor, int layer, double tracingValue) {
+        return evaluate(s, editor.name(), editor.oneAtATime(s.task()), layer, tracingValue);
+    }
+
+    /** As {@link #evaluate(Setup, Editor, int, double)}, the edit made by {@code batch} (of the setup's task, by {@code method}). */
+    public EditResult evaluate(Setup s, String method, Editor.Batch batch, int layer, double tracingValue) {
         long start = System.nanoTime();
-        String method = editor.name();
         String problem = s.problem().label();
-        try (Editor.Applied applied = editor.apply(s.task(), layer)) {
+        try (Editor.Applied applied = batch.apply(layer)) {
             double rewritePost = subjectPrompts(s.task(), List.of(s.fact().prompt())).get(0);
             List<Double> paraphrasePost = subjectPrompts(s.task(), s.fact().paraphrasePrompts());
             List<Double> neighborhoodPost = neighbours(s.fact(), s.task().target());

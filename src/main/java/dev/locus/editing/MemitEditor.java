@@ -8,6 +8,7 @@ import dev.locus.model.HookPoint;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.LayerWindow;
 import dev.locus.model.Weights;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,13 +39,37 @@ public final class MemitEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
-        int last = window.last();
-        Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts withPrefixes = EditPrompts.of(lm, prefixes, task);
+            HookPoint last = HookPoint.blockOut(window(layer).last());
+            return edit(m, task, layer, withPrefixes, ValueOptimizer.optimise(lm, m, withPrefixes, task, last, settings.z()));
+        }
+    }
+
+    /** Every window's z from one batched optimisation (windows with the same last layer share theirs), then each layer's updates as {@link #apply}'s. */
+    @Override
+    public Batch batch(EditTask task, int[] layers, int rowBudget) {
+        NDManager m = lm.manager().newSubManager();
+        EditPrompts withPrefixes = EditPrompts.of(lm, prefixes, task);
+        List<HookPoint> points = Arrays.stream(layers).mapToObj(l -> HookPoint.blockOut(window(l).last())).distinct().toList();
+        return new SharedValues(m, () -> ValueOptimizer.optimiseAll(lm, m, withPrefixes, task, points, settings.z(), rowBudget), (z, layer) -> {
+            try (NDManager own = m.newSubManager()) {
+                return edit(own, task, layer, withPrefixes, z.get(HookPoint.blockOut(window(layer).last())).get());
+            }
+        });
+    }
+
+    private LayerWindow window(int layer) {
+        return LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
+    }
+
+    /** The window's updates that spread z − h over its layers; undone when the result is closed. */
+    private Applied edit(NDManager m, EditTask task, int layer, EditPrompts withPrefixes, ValueOptimizer.Result z) {
+        LayerWindow window = window(layer);
+        int last = window.last();
+        Weights.Edit edit = lm.model().weights().edit();
+        try {
             EditPrompts plain = EditPrompts.of(lm, List.of(""), task);
-            ValueOptimizer.Result z = ValueOptimizer.optimise(lm, m, withPrefixes, task, HookPoint.blockOut(last), settings.z());
             for (int i = window.start(); i < window.end(); i++) {
                 NDArray k = SubjectActivations.mean(lm, m, withPrefixes, task, HookPoint.mlpKey(i)).toType(DataType.FLOAT64, false);
                 NDArray h = SubjectActivations.mean(lm, m, plain, task, HookPoint.blockOut(last));

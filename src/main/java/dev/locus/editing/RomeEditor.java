@@ -7,6 +7,7 @@ import dev.locus.model.EditSite;
 import dev.locus.model.HookPoint;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.Weights;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -58,11 +59,31 @@ public final class RomeEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts p = EditPrompts.of(lm, prefixes, task);
             NDArray keyStar = SubjectActivations.mean(lm, m, p, task, HookPoint.mlpKey(layer));
-            ValueOptimizer.Result v = ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value());
+            return edit(m, task, layer, keyStar, ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value()));
+        }
+    }
+
+    /** Every layer's v* from one batched optimisation (on the first edit), then each layer's update as {@link #apply}'s. */
+    @Override
+    public Batch batch(EditTask task, int[] layers, int rowBudget) {
+        NDManager m = lm.manager().newSubManager();
+        EditPrompts p = EditPrompts.of(lm, prefixes, task);
+        List<HookPoint> points = Arrays.stream(layers).mapToObj(HookPoint::mlpOut).toList();
+        return new SharedValues(m, () -> ValueOptimizer.optimiseAll(lm, m, p, task, points, settings.value(), rowBudget), (values, layer) -> {
+            try (NDManager own = m.newSubManager()) {
+                NDArray keyStar = SubjectActivations.mean(lm, own, p, task, HookPoint.mlpKey(layer));
+                return edit(own, task, layer, keyStar, values.get(HookPoint.mlpOut(layer)).get());
+            }
+        });
+    }
+
+    /** The rank-one update that writes v* for the anchor key at {@code layer}; undone when the result is closed. */
+    private Applied edit(NDManager m, EditTask task, int layer, NDArray keyStar, ValueOptimizer.Result v) {
+        Weights.Edit edit = lm.model().weights().edit();
+        try {
             EditSite site = lm.model().editSite(layer);
             NDArray anchor = anchorKey(m, task, layer, keyStar);
             NDArray u = updateDirection(statistics, layer, settings.covarianceRidge(), keyStar, anchor);
