@@ -37,7 +37,7 @@ import java.util.Map;
  * point, entering the pass at its own layer (so it costs the reference's blocks, in fewer and larger matmuls), one loss
  * per group summed (so each δ's gradient is its own), with its own Adam and its own stop; a group that stops or
  * diverges leaves the batch. The same arithmetic in other shapes: equal to the reference up to float reassociation
- * ({@code BatchedEditingTest}).
+ * ({@code BatchedStudyTest}).
  */
 final class ValueOptimizer {
     private ValueOptimizer() {}
@@ -77,6 +77,29 @@ final class ValueOptimizer {
         }
     }
 
+    /**
+     * Where the target rows' losses read the logits, read once from the batch: flat positions (row × tokens + token), the
+     * target token there, and the row (what {@link Scales#losses} runs the head on instead of every position).
+     */
+    private record Scored(int length, int[] position, long[] token, int[] row) {
+        static Scored of(Rows r) {
+            TargetScoring batch = r.batch();
+            int rows = r.rows();
+            int length = (int) batch.inputs().ids().getShape().get(1);
+            float[] scored = batch.scored().toFloatArray();
+            long[] next = batch.nextIds().toLongArray();
+            List<Integer> at = new ArrayList<>();
+            for (int i = 0; i < rows * length; i++) {
+                if (scored[i] != 0) {
+                    at.add(i);
+                }
+            }
+            int[] position = at.stream().mapToInt(Integer::intValue).toArray();
+            return new Scored(length, position, Arrays.stream(position).mapToLong(i -> next[i]).toArray(),
+                    Arrays.stream(position).map(i -> i / length).toArray());
+        }
+    }
+
     /** The scalars of the loss, as arrays created once (DESIGN.md: Number overloads under autograd can corrupt gradients). */
     private record Scales(NDArray target, NDArray kl, NDArray tiny) {
         static Scales of(NDManager m, Rows r, EditPrompts p, EditTask task, ValueSettings s) {
@@ -99,39 +122,26 @@ final class ValueOptimizer {
          * tokens' positions and the KL row's last one): the full [rows, tokens, vocab] logits, and their zero-filled
          * gradients, would cost more than every block.
          */
-        NDArray losses(LanguageModel lm, Rows r, EditTask task, NDArray x, int copies, NDArray klBefore, NDArray decay) {
+        NDArray losses(LanguageModel lm, Rows r, Scored sc, EditTask task, NDArray x, int copies, NDArray klBefore, NDArray decay) {
             NDManager m = x.getManager();
-            int length = (int) x.getShape().get(1);
+            int length = sc.length();
             int width = (int) x.getShape().get(2);
-            float[] scored = r.batch().scored().toFloatArray();
-            long[] next = r.batch().nextIds().toLongArray();
-            List<Long> positions = new ArrayList<>();
-            List<Long> targets = new ArrayList<>();
-            List<Integer> rowOf = new ArrayList<>();
-            for (int c = 0; c < copies; c++) {
-                for (int row = 0; row < r.rows(); row++) {
-                    for (int t = 0; t < length; t++) {
-                        if (scored[row * length + t] != 0) {
-                            positions.add((long) (c * r.size() + row) * length + t);
-                            targets.add(next[row * length + t]);
-                            rowOf.add(c * r.rows() + row);
-                        }
-                    }
-                }
-            }
-            int scoredCount = positions.size();
-            for (int c = 0; c < copies; c++) {
-                positions.add((long) (c * r.size() + r.rows()) * length + r.klLast());
-            }
-            NDArray index = m.create(positions.stream().mapToLong(Long::longValue).toArray()).reshape(-1, 1).repeat(1, width);
-            NDArray picked = x.reshape(-1, width).gather(index, 0);
-            NDArray logits = lm.model().head(picked.reshape(1, positions.size(), width)).reshape(positions.size(), -1).logSoftmax(-1);
-            NDArray tokenLogp = logits.get(new NDIndex("0:" + scoredCount))
-                    .gather(m.create(targets.stream().mapToLong(Long::longValue).toArray()).reshape(-1, 1), 1).reshape(-1);
+            int scoredCount = copies * sc.position().length;
+            long[] positions = new long[scoredCount + copies];
+            long[] targets = new long[scoredCount];
             float[] segments = new float[copies * r.rows() * scoredCount]; // row sums of the target tokens' log-probabilities
-            for (int i = 0; i < scoredCount; i++) {
-                segments[rowOf.get(i) * scoredCount + i] = 1;
+            for (int c = 0, i = 0; c < copies; c++) {
+                for (int j = 0; j < sc.position().length; j++, i++) {
+                    positions[i] = (long) c * r.size() * length + sc.position()[j];
+                    targets[i] = sc.token()[j];
+                    segments[(c * r.rows() + sc.row()[j]) * scoredCount + i] = 1;
+                }
+                positions[scoredCount + c] = (long) (c * r.size() + r.rows()) * length + r.klLast();
             }
+            NDArray index = m.create(positions).reshape(-1, 1).repeat(1, width);
+            NDArray picked = x.reshape(-1, width).gather(index, 0);
+            NDArray logits = lm.model().head(picked.reshape(1, positions.length, width)).reshape(positions.length, -1).logSoftmax(-1);
+            NDArray tokenLogp = logits.get(new NDIndex("0:" + scoredCount)).gather(m.create(targets).reshape(-1, 1), 1).reshape(-1);
             NDArray logp = m.create(segments, new Shape(copies * r.rows(), scoredCount)).matMul(tokenLogp.reshape(-1, 1)).reshape(copies, r.rows());
             NDArray targetLoss = (task.raise() ? logp : logp.exp()).sum(new int[] {1}).mul(target);
             NDArray klNow = logits.get(new NDIndex(scoredCount + ":"));
@@ -238,6 +248,7 @@ final class ValueOptimizer {
         NDArray klBefore = lm.model().head(x).get(r.rows(), r.klLast()).logSoftmax(-1);
 
         Scales scales = Scales.of(m, r, p, task, s);
+        Scored scored = Scored.of(r);
         NDArray[] v = new NDArray[groups];
         double[] vNorm = new double[groups];
         NDArray[] decayScale = new NDArray[groups];
@@ -273,7 +284,7 @@ final class ValueOptimizer {
                 }
                 NDArray[] decay = active.stream().map(g -> delta[g].square().sum().add(scales.tiny()).sqrt().mul(decayScale[g]))
                         .toArray(NDArray[]::new);
-                NDArray losses = scales.losses(lm, r, task, last, active.size(), klBefore, NDArrays.stack(new NDList(decay)));
+                NDArray losses = scales.losses(lm, r, scored, task, last, active.size(), klBefore, NDArrays.stack(new NDList(decay)));
                 float[] value = losses.toFloatArray();
                 List<NDArray> stepped = new ArrayList<>();
                 for (int i = 0; i < active.size(); i++) {
