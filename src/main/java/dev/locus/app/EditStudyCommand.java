@@ -75,10 +75,10 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--png", description = "also draw the study's figure (scores and tracing value by layer per method × problem)")
     Path png;
 
-    @Option(names = "--batch-rows", defaultValue = "0",
+    @Option(names = "--batch-rows", defaultValue = "" + EditingStudy.DEFAULT_BATCH_ROWS,
             description = "optimise ROME's v* and MEMIT's z of a fact's edits at every layer together, in batches of at most this "
-                    + "many rows (e.g. " + EditingStudy.SUGGESTED_BATCH_ROWS + "; equal within 1e-5, no faster on a CPU: see the README); "
-                    + "0 = every edit one at a time, the reference (default: ${DEFAULT-VALUE})")
+                    + "many rows (equal within 1e-5 to one at a time: see the README's \"Batched edits\"); 0 = every edit one at a "
+                    + "time, the reference (default: ${DEFAULT-VALUE})")
     int batchRows;
 
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")

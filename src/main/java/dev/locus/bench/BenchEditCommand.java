@@ -49,10 +49,15 @@ public class BenchEditCommand implements Runnable {
     @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol (0: none)")
     int protocolFacts;
 
-    @Option(names = "--batch-rows", defaultValue = "" + EditingStudy.SUGGESTED_BATCH_ROWS,
+    @Option(names = "--batch-rows", defaultValue = "" + EditingStudy.DEFAULT_BATCH_ROWS,
             description = "also time each protocol fact with ROME's and MEMIT's optimisations batched over the layers in this many "
                     + "rows, alternating with one edit at a time, and print the ratio (0: one at a time only; default: ${DEFAULT-VALUE})")
     int batchRows;
+
+    @Option(names = "--flops", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "count the protocol's matmul FLOPs on the first fact under PyTorch's profiler (a method x problem at a time), and print the achieved GFLOP/s "
+                    + "as a fraction of a 2048^3 matmul's rate (default: on; --no-flops skips the profiled runs)")
+    boolean flops;
 
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus")
     Path cache;
@@ -78,7 +83,7 @@ public class BenchEditCommand implements Runnable {
             System.out.printf("peak RSS %.2f GiB (weights, key statistics, PyTorch and the JVM)%n", Measure.peakRssGiB());
             if (protocolFacts > 0) {
                 FastTracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
-                EditingStudy oneAtATime = new EditingStudy(lm, editing, statistics, prefixes, tracer);
+                EditingStudy oneAtATime = new EditingStudy(lm, editing, statistics, prefixes, tracer, 0);
                 EditingStudy batched = batchRows > 0 ? new EditingStudy(lm, editing, statistics, prefixes, tracer, batchRows) : null;
                 timeProtocol(oneAtATime, batched, facts, lm.dimensions().layers());
             }
@@ -100,16 +105,46 @@ public class BenchEditCommand implements Runnable {
         double median = Measure.median(perFact);
         System.out.printf("median protocol time per fact %.0f s -> %.1f facts per hour on this machine%n", median / 1000,
                 3_600_000 / median);
+        double b = batched == null ? Double.NaN : Measure.median(perFactBatched);
         if (batched != null) {
-            double b = Measure.median(perFactBatched);
             System.out.printf("batched: median %.0f s -> %.1f facts per hour; one at a time / batched = %.2f%n", b / 1000, 3_600_000 / b,
                     median / b);
         }
+        if (flops) {
+            // Counted on the first fact under the profiler (slower), rated against the median unprofiled times.
+            double square = MatmulFlops.squareRate(2048, 10);
+            Fact f = facts.get(1);
+            System.out.println(MatmulFlops.rate("one at a time, per fact", protocolFlops(oneAtATime, f, layers), median, square));
+            if (batched != null) {
+                System.out.println(MatmulFlops.rate("batched, per fact", protocolFlops(batched, f, layers), b, square));
+            }
+        }
+    }
+
+    /**
+     * The protocol's matmul FLOPs, profiled one method × problem at a time (the profiler keeps every event in memory: a
+     * whole protocol's took 24 GB): the trace alone, then each slice (which traces again) less the trace.
+     */
+    private static double protocolFlops(EditingStudy study, Fact f, int[] layers) {
+        double trace = MatmulFlops.count(() -> study.run(f, List.of(), List.of(), layers, r -> {}));
+        double total = trace;
+        for (EditingMethod method : EditingMethod.all()) {
+            for (EditingProblem problem : EditingProblem.values()) {
+                total += MatmulFlops.count(() -> study.run(f, List.of(method), List.of(problem), layers, r -> {})) - trace;
+            }
+        }
+        return total;
+    }
+
+    private static int run(EditingStudy study, Fact f, int[] layers) {
+        int[] edits = {0};
+        study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()), layers, r -> edits[0]++);
+        return edits[0];
     }
 
     private double timeProtocol(EditingStudy study, Fact f, int[] layers, String how) {
         int[] edits = {0};
-        double ms = Measure.ms(() -> study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()), layers, r -> edits[0]++));
+        double ms = Measure.ms(() -> edits[0] = run(study, f, layers));
         System.out.printf("protocol for %s, %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(), how, edits[0],
                 layers.length, ms / 1000);
         return ms;

@@ -298,6 +298,7 @@ public class BenchServiceCommand implements Runnable {
             cmd.add("-Dlocus.editing.corpus=" + s.editing().corpus().toAbsolutePath());
         }
         cmd.add("-Dlocus.editing.cache=" + s.editing().cacheDir().toAbsolutePath());
+        cmd.add("-Dlocus.editing.batch-rows=" + s.editing().batchRows());
     }
 
     /**

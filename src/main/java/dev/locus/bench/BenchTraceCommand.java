@@ -63,6 +63,15 @@ public class BenchTraceCommand implements Runnable {
                 }
             }
             printMedians(lm, settings, naiveMs, fastMs);
+            // Counted on the first fact under the profiler (slower), rated against the median unprofiled times.
+            Fact first = all.get(0);
+            double square = MatmulFlops.squareRate(2048, 10);
+            if (!fastOnly) {
+                System.out.println(MatmulFlops.rate("naive, per trace", MatmulFlops.count(() -> naive.trace(first.prompt(), first.subject(),
+                        first.targetTrue())), Measure.median(naiveMs), square));
+            }
+            System.out.println(MatmulFlops.rate("fast, per trace", MatmulFlops.count(() -> fast.trace(first.prompt(), first.subject(),
+                    first.targetTrue())), Measure.median(fastMs), square));
             System.out.printf("peak RSS %.2f GiB (weights, PyTorch and the JVM)%n", Measure.peakRssGiB());
         }
     }

@@ -150,6 +150,13 @@ public interface LocusConfig {
 
         @WithDefault("${user.home}/.cache/locus")
         Path cache();
+
+        /**
+         * ROME's v* and MEMIT's z of a fact's edits at every layer optimised together, in batches of at most this many rows;
+         * 0 = every edit one at a time (the reference). Equal within 1e-5 (BatchedStudyTest); see the README's "Batched edits".
+         */
+        @WithDefault("128")
+        int batchRows();
     }
 
     interface Limits {

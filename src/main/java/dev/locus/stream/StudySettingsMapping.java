@@ -19,6 +19,6 @@ public final class StudySettingsMapping {
                 new StudySettings.Edits(c.grid().methods(), c.grid().problems(), layers),
                 new StudySettings.Tracing(c.tracing().samples(), c.tracing().seed(), c.tracing().windows(),
                         c.tracing().noiseSigma().orElse(Double.NaN), c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean()),
-                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache()));
+                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache(), c.editing().batchRows()));
     }
 }

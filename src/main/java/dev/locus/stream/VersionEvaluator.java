@@ -205,7 +205,8 @@ public class VersionEvaluator {
                     g.layers() != null ? g.layers().stream().mapToInt(Integer::intValue).toArray() : edits.layers());
         }
         StudySettings.Editing editing = version.editingConfig() == null ? own.editing()
-                : new StudySettings.Editing(version.editingConfig(), own.editing().corpus(), own.editing().cacheDir());
+                : new StudySettings.Editing(version.editingConfig(), own.editing().corpus(), own.editing().cacheDir(),
+                        own.editing().batchRows());
         return new StudySettings(new StudySettings.Model(Path.of(version.checkpoint()), version.name(), version.version(),
                 own.model().device()), edits, own.tracing(), editing);
     }

@@ -31,14 +31,14 @@ public final class EditingStudy {
     private final int batchRows;
 
     /**
-     * A row budget for batched studies: on the 2-core CPU measured (README, "Batched edits") budgets from one group
-     * (22 rows) to 132 rows took the same time, and 264 longer (its activations no longer fit the caches).
+     * The row budget of batched studies unless configured: on the 2-core CPU measured (README, "Batched edits") budgets
+     * from one group (22 rows) to 132 rows took the same time, and 264 longer (its activations no longer fit the caches).
      */
-    public static final int SUGGESTED_BATCH_ROWS = 128;
+    public static final int DEFAULT_BATCH_ROWS = 128;
 
-    /** The study with every edit one at a time (the reference; as fast as batching on CPUs). */
+    /** The study with each method's edits of a fact batched in {@value #DEFAULT_BATCH_ROWS} rows. */
     public EditingStudy(LanguageModel lm, EditingConfig config, KeyStatistics statistics, List<String> prefixes, Tracer tracer) {
-        this(lm, config, statistics, prefixes, tracer, 0);
+        this(lm, config, statistics, prefixes, tracer, DEFAULT_BATCH_ROWS);
     }
 
     /**

@@ -74,7 +74,8 @@ public final class FactStudyRunner implements AutoCloseable {
             KeyStatistics statistics = methods.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? source.keyStatistics(lm, s.editing().corpus(), s.editing().cacheDir(), progress) : null;
             EditingConfig editing = EditingConfig.named(s.editing().config());
-            EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma));
+            EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma),
+                    s.editing().batchRows());
             Map<String, Integer> windowLabels = new LinkedHashMap<>();
             tracing.windows().forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),

@@ -72,6 +72,20 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
      * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl) or a JSON file
      * @param corpus   text file (one passage per line) for ROME/MEMIT key statistics (null: the model's own corpus.txt)
      * @param cacheDir where key statistics are cached
+     * @param batchRows row budget of a fact's batched value optimisations ({@link EditingStudy}), 0 = one edit at a time;
+     *                  how the edits are computed, not what they are: no part of the grid
      */
-    public record Editing(String config, Path corpus, Path cacheDir) {}
+    public record Editing(String config, Path corpus, Path cacheDir, int batchRows) {
+        public Editing {
+            if (batchRows < 0) {
+                throw new IllegalArgumentException("locus.editing.batch-rows is a row budget (at least 1) or 0 for one edit at a time, not "
+                        + batchRows);
+            }
+        }
+
+        /** With the default batching ({@link EditingStudy#DEFAULT_BATCH_ROWS}). */
+        public Editing(String config, Path corpus, Path cacheDir) {
+            this(config, corpus, cacheDir, EditingStudy.DEFAULT_BATCH_ROWS);
+        }
+    }
 }

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The batched protocol (every layer's v* and z of a fact's method and problem optimised together) against every edit
- * one at a time, the reference: every score and probability within 1e-5, over facts × ROME and MEMIT × every problem ×
+ * one at a time, the reference: every probability within 1e-5 and every score within 1e-5 of it as the probabilities
+ * bound it ({@link #smallestGap}), over facts × ROME and MEMIT × every problem ×
  * layers at the bottom, middle and top (where MEMIT's windows share their last layer), with the whole batch and with a
  * row budget that splits it; weights bit-identical afterwards, also after batches whose every edit fails.
  */
@@ -55,12 +56,12 @@ class BatchedStudyTest {
             List<EditResult> split = new ArrayList<>();
             for (Fact f : facts) {
                 new EditingStudy(lm, config, statistics, prefixes, tracer, 0).run(f, methods, problems, LAYERS, reference::add);
-                new EditingStudy(lm, config, statistics, prefixes, tracer, EditingStudy.SUGGESTED_BATCH_ROWS).run(f, methods, problems, LAYERS, batched::add);
+                new EditingStudy(lm, config, statistics, prefixes, tracer, EditingStudy.DEFAULT_BATCH_ROWS).run(f, methods, problems, LAYERS, batched::add);
                 new EditingStudy(lm, config, statistics, prefixes, tracer, twoGroups).run(f, methods, problems, LAYERS, split::add);
             }
             assertEquals(facts.size() * methods.size() * problems.size() * LAYERS.length, reference.size());
             double worst = Math.max(compare(reference, batched), compare(reference, split));
-            System.out.printf("batched vs one at a time: %d edits, largest difference %.2g%n", reference.size(), worst);
+            System.out.printf("batched vs one at a time: %d edits, largest difference %.2g (scores times their room)%n", reference.size(), worst);
             assertTrue(reference.stream().filter(r -> r.status().equals("ok")).count() > reference.size() / 2, "mostly successful edits");
             assertUnchanged(lm, loaded);
         }
@@ -112,15 +113,31 @@ class BatchedStudyTest {
             List<Double> x = numbers(a);
             List<Double> y = numbers(b);
             assertEquals(x.size(), y.size(), what);
+            double scoreTolerance = TOLERANCE / smallestGap(a);
             for (int j = 0; j < x.size(); j++) {
                 double d = Math.abs(x.get(j) - y.get(j));
                 if (!(Double.isNaN(x.get(j)) && Double.isNaN(y.get(j)))) {
-                    worst = Math.max(worst, d);
-                    assertTrue(d <= TOLERANCE, what + ": figure " + j + " " + x.get(j) + " vs " + y.get(j));
+                    worst = Math.max(worst, SCORES.contains(j) ? d * smallestGap(a) : d);
+                    assertTrue(d <= (SCORES.contains(j) ? scoreTolerance : TOLERANCE), what + ": figure " + j + " " + x.get(j) + " vs " + y.get(j));
                 }
             }
         }
         return worst;
+    }
+
+    /** Where {@link #numbers} has the rewrite, paraphrase and overall scores. */
+    private static final List<Integer> SCORES = List.of(2, 3, 5);
+
+    /**
+     * The smallest room a rewrite or paraphrase score divides by, 1 − p_pre when raising and p_pre when lowering (at most
+     * 1): a probability's float noise ε moves such a score by ε / room, so the scores are checked within 1e-5 / room
+     * (the probabilities themselves within 1e-5). Amplifying a fact the model already gives 0.986 divides by 0.014.
+     */
+    private static double smallestGap(EditResult r) {
+        boolean raise = EditingProblem.parse(r.problem()).raises();
+        List<Double> pre = new ArrayList<>(r.paraphrasePre());
+        pre.add(r.rewritePre());
+        return Math.min(1, pre.stream().mapToDouble(p -> raise ? 1 - p : p).filter(g -> g > 0).min().orElse(1));
     }
 
     private static List<Double> numbers(EditResult r) {
