@@ -262,6 +262,7 @@ public class BenchServiceCommand implements Runnable {
         cmd.add("-Dquarkus.http.host=127.0.0.1");
         cmd.add("-Dlocus.role=both");
         cmd.add("-Dlocus.demo.publish-testbed-facts=false");
+        cmd.add("-Dlocus.worker.versions=deployed"); // the demo's default (announced versions) would leave the posted facts unread
         cmd.add("-Dlocus.api.keys=" + key);
         cmd.add("-Dlocus.topics.facts=" + config.topics().facts());
         cmd.add("-Dlocus.topics.results=" + config.topics().results());
