@@ -8,6 +8,8 @@ import dev.locus.editing.EditingProblem;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.figures.StudyFigure;
+import dev.locus.study.Protocol;
+import dev.locus.study.StudySettings;
 import dev.locus.study.StudySummary;
 import dev.locus.study.VersionComparison;
 import dev.locus.stats.PairedBootstrap;
@@ -50,17 +52,26 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--facts", defaultValue = "200", description = "number of facts")
     int count;
 
-    @Option(names = "--methods", split = ",", defaultValue = "rome,memit,ft-1,ft-5")
+    @Option(names = "--protocol", description = "the study protocol: locus, paper-gpt-j, paper-gpt2-xl (the published runs, for those "
+            + "models only), paper-gpt-j-scaled, paper-gpt2-xl-scaled (their layers and windows scaled to this model); the options "
+            + "below override it (default: all methods and problems at every layer, the spec's tracing, the testbed's hyperparameters)")
+    String protocol;
+
+    @Option(names = "--methods", split = ",", description = "default: the protocol's, all four without one")
     List<String> methods;
 
-    @Option(names = "--problems", split = ",", defaultValue = "error_injection,tracing_reversal,fact_erasure,fact_amplification,fact_forcing")
+    @Option(names = "--problems", split = ",", description = "default: the protocol's, all five without one")
     List<String> problems;
 
-    @Option(names = "--layers", split = ",", description = "layers to edit (default: all)")
+    @Option(names = "--layers", split = ",", description = "layers to edit (default: the protocol's, all without one)")
     int[] layers;
 
-    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl or a JSON file")
+    @Option(names = "--config", description = "testbed, gpt-j, gpt2-xl or a JSON file (default: the protocol's, testbed without one)")
     String config;
+
+    @Option(names = "--known-continuation", description = "analyse only facts whose true object is in the model's greedy continuation "
+            + "of this many tokens (0: every fact; default: the protocol's, 0 without one, 36 in the published ones)")
+    Integer knownContinuation;
 
     @Option(names = "--out", defaultValue = "edit-results.jsonl", description = "results as JSON lines")
     Path out;
@@ -108,16 +119,25 @@ public class EditStudyCommand implements Runnable {
              BufferedWriter writer = Files.newBufferedWriter(out)) {
             List<Fact> all = source.facts(factsFile);
             List<Fact> facts = all.subList(Math.min(all.size(), from), Math.min(all.size(), from + count));
-            int[] editLayers = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
-            List<EditingMethod> methodList = methods.stream().map(EditingMethod::parse).toList();
-            List<EditingProblem> problemList = problems.stream().map(EditingProblem::parse).toList();
+            int layerCount = lm.dimensions().layers();
+            Protocol p = Protocol.forModel(protocol, layerCount);
+            int[] editLayers = layers != null ? layers : protocol != null && p.layers() != null ? p.layers()
+                    : IntStream.range(0, layerCount).toArray();
+            List<EditingMethod> methodList = methods != null ? methods.stream().map(EditingMethod::parse).toList()
+                    : protocol != null ? p.methods().stream().map(EditingMethod::parse).toList() : EditingMethod.all();
+            List<EditingProblem> problemList = problems != null ? problems.stream().map(EditingProblem::parse).toList()
+                    : protocol != null ? p.problems().stream().map(EditingProblem::parse).toList() : List.of(EditingProblem.values());
+            TracingSettings tracing = p.tracing(new StudySettings.Tracing(null, TracingSettings.defaults().seed(), null, Double.NaN, null,
+                    null, knownContinuation));
+            System.err.printf("protocol %s: methods %s, problems %s, layers %s, tracing %s%n", p.name(), methodList, problemList,
+                    java.util.Arrays.toString(editLayers), tracing);
             // σ from the subjects of the facts studied (the model's own by default), as the service does.
-            double sigma = ModelSource.noiseSigma(lm, all, TracingSettings.defaults().noiseFactor(), System.err::println);
+            double sigma = ModelSource.noiseSigma(lm, all, tracing.noiseFactor(), System.err::println);
             KeyStatistics statistics = methodList.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
-            EditingConfig editing = EditingConfig.named(config);
+            EditingConfig editing = p.editing(p.editingConfig(config));
             EditingStudy study = new EditingStudy(lm, editing, statistics,
-                    editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma), batchRows);
+                    editing.prefixes(lm, 0), new FastTracer(lm, tracing, sigma), batchRows);
             List<EditResult> results = new ArrayList<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {

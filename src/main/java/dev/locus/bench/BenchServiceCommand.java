@@ -9,6 +9,7 @@ import dev.locus.facts.Fact;
 import dev.locus.stream.StudySettingsMapping;
 import dev.locus.study.FactStudyRunner;
 import dev.locus.study.ResultEvent;
+import dev.locus.study.Grid;
 import dev.locus.study.StudySettings;
 import dev.locus.testbed.ModelSource;
 import dev.locus.testbed.Testbed;
@@ -138,7 +139,7 @@ public class BenchServiceCommand implements Runnable {
             throws IOException, InterruptedException {
         String layerText = Arrays.stream(runner.grid().layers()).mapToObj(Integer::toString).collect(Collectors.joining(","));
         System.out.printf("grid %s: model %s, methods %s, problems %s, layers [%s], samples %d, editing config %s%n", runner.grid().id(),
-                runner.modelName(), runner.grid().methods(), runner.grid().problems(), layerText, s.tracing().samples(), s.editing().config());
+                runner.modelName(), runner.grid().methods(), runner.grid().problems(), layerText, runner.grid().samples(), runner.grid().editingConfig());
         Fact warmupFact = all.get(from);
         int libraryWarmupEvents = study(runner, warmupFact).events();
         printEngineThreads(t);
@@ -148,7 +149,7 @@ public class BenchServiceCommand implements Runnable {
             List<Fact> batch = all.subList(from + 1 + round * facts, from + 1 + (round + 1) * facts);
             List<LibraryFact> library = libraryBatch(runner, batch, round);
             if (service == null) {
-                service = startService(leftovers, s, runner.grid().layers(), t, runner.modelName());
+                service = startService(leftovers, s, runner.grid(), t, runner.modelName());
                 double warmS = service.submitAndWait(List.of(warmupFact), libraryWarmupEvents, runner.modelName());
                 System.out.printf("service warm-up fact %s: %.1f s (not counted)%n", warmupFact.id(), warmS);
             }
@@ -229,7 +230,7 @@ public class BenchServiceCommand implements Runnable {
     }
 
     /** Starts the child on a free port with a fresh API key, waits until it is ready, and follows its live view. */
-    private ChildService startService(Leftovers leftovers, StudySettings s, int[] gridLayers, int t, String model)
+    private ChildService startService(Leftovers leftovers, StudySettings s, Grid grid, int t, String model)
             throws IOException, InterruptedException {
         Path jar = app != null ? app : ChildJvm.ownJar();
         int port = ChildJvm.freePort();
@@ -237,7 +238,7 @@ public class BenchServiceCommand implements Runnable {
         Path tmp = leftovers.dir.get();
         Path log = tmp.resolve("service.log");
         // Its own in-process broker; the -D settings are its whole configuration.
-        ProcessBuilder pb = ChildJvm.builder(childCommand(jar, tmp, s, gridLayers, t, port, key)).redirectErrorStream(true)
+        ProcessBuilder pb = ChildJvm.builder(childCommand(jar, tmp, s, grid, t, port, key)).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         long start = System.nanoTime();
         Process p = pb.start();
@@ -252,7 +253,7 @@ public class BenchServiceCommand implements Runnable {
     }
 
     /** The child's command line: this JVM's settings, the same threads, the same study settings, its own broker and port. */
-    private List<String> childCommand(Path jar, Path tmp, StudySettings s, int[] gridLayers, int t, int port, String key) {
+    private List<String> childCommand(Path jar, Path tmp, StudySettings s, Grid grid, int t, int port, String key) {
         List<String> cmd = ChildJvm.java();
         cmd.add("-Djava.io.tmpdir=" + tmp); // the child's broker data goes here and is deleted with it
         cmd.add("-Dai.djl.pytorch.num_threads=" + t);
@@ -266,27 +267,26 @@ public class BenchServiceCommand implements Runnable {
         cmd.add("-Dlocus.api.keys=" + key);
         cmd.add("-Dlocus.topics.facts=" + config.topics().facts());
         cmd.add("-Dlocus.topics.results=" + config.topics().results());
-        studyOptions(cmd, s, gridLayers);
+        studyOptions(cmd, s, grid);
         cmd.add("-jar");
         cmd.add(jar.toString());
         return cmd;
     }
 
-    /** The grid, tracing, model and editing settings as -D options, so the child studies facts as the library does. */
-    private static void studyOptions(List<String> cmd, StudySettings s, int[] gridLayers) {
-        cmd.add("-Dlocus.grid.methods=" + String.join(",", s.edits().methods()));
-        cmd.add("-Dlocus.grid.problems=" + String.join(",", s.edits().problems()));
-        cmd.add("-Dlocus.grid.layers=" + Arrays.stream(gridLayers).mapToObj(Integer::toString).collect(Collectors.joining(",")));
-        cmd.add("-Dlocus.tracing.samples=" + s.tracing().samples());
-        cmd.add("-Dlocus.tracing.seed=" + s.tracing().seed());
-        cmd.add("-Dlocus.tracing.min-p-clean=" + s.tracing().minPClean());
-        s.tracing().windows().forEach((kind, w) -> cmd.add("-Dlocus.tracing.windows." + kind + "=" + w));
-        if (!Double.isNaN(s.tracing().noiseSigma())) {
-            cmd.add("-Dlocus.tracing.noise-sigma=" + s.tracing().noiseSigma());
+    /** The grid as resolved by the library's runner (protocol and overrides) and the model and editing settings as -D options. */
+    private static void studyOptions(List<String> cmd, StudySettings s, Grid grid) {
+        if (grid.protocol() != null) {
+            cmd.add("-Dlocus.grid.protocol=" + grid.protocol());
         }
-        if (s.tracing().noiseSubjects() != null) {
-            cmd.add("-Dlocus.tracing.noise-subjects=" + s.tracing().noiseSubjects().toAbsolutePath());
-        }
+        cmd.add("-Dlocus.grid.methods=" + String.join(",", grid.methods()));
+        cmd.add("-Dlocus.grid.problems=" + String.join(",", grid.problems()));
+        cmd.add("-Dlocus.grid.layers=" + Arrays.stream(grid.layers()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        cmd.add("-Dlocus.tracing.samples=" + grid.samples());
+        cmd.add("-Dlocus.tracing.seed=" + grid.seed());
+        cmd.add("-Dlocus.tracing.min-p-clean=" + grid.minPClean());
+        cmd.add("-Dlocus.tracing.known-continuation=" + (grid.knownContinuation() == null ? 0 : grid.knownContinuation()));
+        grid.windows().forEach((kind, w) -> cmd.add("-Dlocus.tracing.windows." + kind + "=" + w));
+        cmd.add("-Dlocus.tracing.noise-sigma=" + grid.noiseSigma());
         if (s.model().dir() != null) {
             String dir = s.model().dir().toString();
             cmd.add("-Dlocus.model.dir=" + (Testbed.named(dir).isPresent() ? dir : s.model().dir().toAbsolutePath()));
@@ -294,7 +294,7 @@ public class BenchServiceCommand implements Runnable {
         if (s.model().name() != null) {
             cmd.add("-Dlocus.model.name=" + s.model().name());
         }
-        cmd.add("-Dlocus.editing.config=" + s.editing().config());
+        cmd.add("-Dlocus.editing.config=" + grid.editingConfig());
         if (s.editing().corpus() != null) {
             cmd.add("-Dlocus.editing.corpus=" + s.editing().corpus().toAbsolutePath());
         }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalInt;
 
 /** The service's configuration (prefix {@code locus}); every key and its default is here. */
 @ConfigMapping(prefix = "locus")
@@ -112,39 +113,56 @@ public interface LocusConfig {
         Optional<List<String>> known();
     }
 
+    /** What is done to every fact. Each key that is set overrides the protocol's value; absent ones are the protocol's. */
     interface Grid {
-        @WithDefault("rome")
-        List<String> methods();
+        /**
+         * The study protocol (study.Protocol): locus (ROME, error injection, every layer, the spec's tracing, the testbed's
+         * hyperparameters), paper-gpt-j or paper-gpt2-xl (the published runs, for those models' depths only: the README's
+         * "Published protocol"), or paper-gpt-j-scaled / paper-gpt2-xl-scaled (a published run's layers and windows scaled
+         * to this model's depth, with the hyperparameters of locus.editing.config).
+         */
+        @WithDefault("locus")
+        String protocol();
 
-        @WithDefault("error_injection")
-        List<String> problems();
+        /** Editing methods (rome, memit, ft-1, ft-5); absent = the protocol's (locus: rome). */
+        Optional<List<String>> methods();
 
-        /** Layers to edit; absent = every layer. */
+        /** Editing problems; absent = the protocol's (locus: error_injection). */
+        Optional<List<String>> problems();
+
+        /** Layers to edit; absent = the protocol's (locus: every layer). */
         Optional<List<Integer>> layers();
     }
 
+    /** Each key that is set overrides the protocol's value (locus.grid.protocol); absent ones are the protocol's. */
     interface Tracing {
-        @WithDefault("10")
-        int samples();
+        /** Corrupted runs per trace; absent = the protocol's (10 in all of them). */
+        OptionalInt samples();
 
         @WithDefault("1")
         long seed();
 
-        /** Window per kind (hidden, mlp, attn); unset kinds keep the spec's 1 / 5 / 5. */
+        /** Window per kind (hidden, mlp, attn); unset kinds keep the protocol's (locus: the spec's 1 / 5 / 5). */
         Map<String, Integer> windows();
 
+        /** Absent = estimated: the protocol's factor (3) × the std of the subjects' token embeddings. */
         OptionalDouble noiseSigma();
 
         Optional<Path> noiseSubjects();
 
-        @WithDefault("0.02")
-        double minPClean();
+        /** Facts the model gives a lower p(true object) are not analysed; absent = the protocol's (locus 0.02, the papers' 0). */
+        OptionalDouble minPClean();
+
+        /**
+         * The published fact filter: a fact whose true object is not in the model's greedy continuation of the prompt of this
+         * many tokens is not analysed; 0 = no filter. Absent = the protocol's (locus 0, the papers' 36).
+         */
+        OptionalInt knownContinuation();
     }
 
     interface Editing {
-        /** testbed, gpt-j, gpt2-xl or a JSON file of hyperparameters. */
-        @WithDefault("testbed")
-        String config();
+        /** testbed, gpt-j, gpt2-xl or a JSON file of hyperparameters; absent = the protocol's (locus and the scaled ones: testbed). */
+        Optional<String> config();
 
         Optional<Path> corpus();
 

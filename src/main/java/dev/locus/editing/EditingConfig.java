@@ -20,6 +20,9 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
                             Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5,
                             Integer contextPrefixes) {
 
+    /** The testbed models' hyperparameters' preset name, the default. */
+    public static final String TESTBED = "testbed";
+
     public EditingConfig {
         contextPrefixes = contextPrefixes == null ? ContextPrefixes.PUBLISHED_PER_LENGTH : contextPrefixes;
     }
@@ -78,7 +81,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         return switch (name) {
             case "gpt-j" -> gptJ();
             case "gpt2-xl" -> gpt2Xl();
-            case "testbed" -> testbed();
+            case TESTBED -> testbed();
             default -> read(Path.of(name));
         };
     }
@@ -98,6 +101,27 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * This configuration with other layer windows, by method: MEMIT's and fine-tuning's (ROME edits one layer, and a window
+     * other than 1 for it is refused). A protocol's scaled structure sets them (study.Protocol#scaledTo).
+     */
+    public EditingConfig withWindows(Map<EditingMethod, Integer> windows) {
+        windows.forEach((method, w) -> {
+            if (w < 1 || (method == EditingMethod.ROME && w != 1)) {
+                throw new IllegalArgumentException("a window of " + w + " layers for " + method.label() + " is not possible: ROME edits "
+                        + "1 layer, the others at least 1");
+            }
+        });
+        Function<MemitSettings, MemitSettings> memitWindow = m -> new MemitSettings(windows.getOrDefault(EditingMethod.MEMIT, m.window()),
+                m.z(), m.lambda(), m.covarianceRidge());
+        return new EditingConfig(rome, mapValues(memit, memitWindow), mapValues(ft1, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_1,
+                f.window()))), mapValues(ft5, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_5, f.window()))), contextPrefixes);
+    }
+
+    private static <T> Map<EditingProblem, T> mapValues(Map<EditingProblem, T> settings, Function<T, T> change) {
+        return perProblem(p -> settings.get(p) == null ? null : change.apply(settings.get(p)));
     }
 
     /** ROME's and MEMIT's context prefixes for this configuration: "" plus {@code contextPrefixes} of 5 and of 10 tokens. */

@@ -57,7 +57,10 @@ public enum EditingProblem {
                 return p;
             }
         }
-        throw new IllegalArgumentException("unknown editing problem '" + label + "'; known: "
-                + Arrays.stream(values()).map(EditingProblem::label).toList());
+        throw new IllegalArgumentException("unknown editing problem '" + label + "'; known: " + labels());
+    }
+
+    public static java.util.List<String> labels() {
+        return Arrays.stream(values()).map(EditingProblem::label).toList();
     }
 }

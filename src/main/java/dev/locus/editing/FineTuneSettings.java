@@ -12,6 +12,10 @@ package dev.locus.editing;
  */
 public record FineTuneSettings(int window, int steps, double learningRate, double epsilon, double skipLoss, int maxSkips) {
 
+    public FineTuneSettings withWindow(int layers) {
+        return new FineTuneSettings(layers, steps, learningRate, epsilon, skipLoss, maxSkips);
+    }
+
     public static FineTuneSettings of(int window, int steps, double epsilon) {
         return new FineTuneSettings(window, steps, 5e-4, epsilon, 1e-2, 5);
     }

@@ -16,9 +16,17 @@ public final class StudySettingsMapping {
         return new StudySettings(
                 new StudySettings.Model(c.model().dir().orElse(null), c.model().name().orElse(null),
                         c.model().version().orElse(null), c.model().device()),
-                new StudySettings.Edits(c.grid().methods(), c.grid().problems(), layers),
-                new StudySettings.Tracing(c.tracing().samples(), c.tracing().seed(), c.tracing().windows(),
-                        c.tracing().noiseSigma().orElse(Double.NaN), c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean()),
-                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache(), c.editing().batchRows()));
+                c.grid().protocol(),
+                new StudySettings.Edits(c.grid().methods().orElse(null), c.grid().problems().orElse(null), layers),
+                new StudySettings.Tracing(boxed(c.tracing().samples()), c.tracing().seed(), c.tracing().windows(),
+                        c.tracing().noiseSigma().orElse(Double.NaN), c.tracing().noiseSubjects().orElse(null),
+                        c.tracing().minPClean().isPresent() ? c.tracing().minPClean().getAsDouble() : null,
+                        boxed(c.tracing().knownContinuation())),
+                new StudySettings.Editing(c.editing().config().orElse(null), c.editing().corpus().orElse(null), c.editing().cache(),
+                        c.editing().batchRows()));
+    }
+
+    private static Integer boxed(java.util.OptionalInt value) {
+        return value.isPresent() ? value.getAsInt() : null;
     }
 }

@@ -15,7 +15,6 @@ import dev.locus.testbed.ModelSource;
 import dev.locus.tracing.CausalTrace;
 import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.TraceJson;
-import dev.locus.tracing.TraceKind;
 import dev.locus.tracing.TraceOutcome;
 import dev.locus.tracing.TracingSettings;
 import java.util.LinkedHashMap;
@@ -57,29 +56,34 @@ public final class FactStudyRunner implements AutoCloseable {
 
     /** Loads the model and prepares tracing and editing; {@code progress} hears about slow steps. */
     public static FactStudyRunner open(StudySettings s, Consumer<String> progress) {
-        List<EditingMethod> methods = s.edits().methods().stream().map(EditingMethod::parse).toList();
-        List<EditingProblem> problems = s.edits().problems().stream().map(EditingProblem::parse).toList();
         ModelSource source = ModelSource.of(s.model().dir());
         LanguageModel lm = source.load(Device.fromName(s.model().device()));
         try {
             int layerCount = lm.dimensions().layers();
-            int[] layers = s.edits().layers() == null ? IntStream.range(0, layerCount).toArray() : s.edits().layers().clone();
+            Protocol protocol = Protocol.forModel(s.protocol(), layerCount);
+            List<EditingMethod> methods = orElse(s.edits().methods(), protocol.methods()).stream().map(EditingMethod::parse).toList();
+            List<EditingProblem> problems = orElse(s.edits().problems(), protocol.problems()).stream().map(EditingProblem::parse).toList();
+            int[] layers = orElse(s.edits().layers(), protocol.layers());
+            layers = layers == null ? IntStream.range(0, layerCount).toArray() : layers.clone();
             for (int layer : layers) {
                 if (layer < 0 || layer >= layerCount) {
                     throw new IllegalArgumentException("layer " + layer + " is outside the model's 0.." + (layerCount - 1));
                 }
             }
-            TracingSettings tracing = tracingSettings(s);
+            TracingSettings tracing = protocol.tracing(s.tracing());
             double sigma = !Double.isNaN(s.tracing().noiseSigma()) ? s.tracing().noiseSigma() : estimatedSigma(lm, source, s, tracing, progress);
             KeyStatistics statistics = methods.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? source.keyStatistics(lm, s.editing().corpus(), s.editing().cacheDir(), progress) : null;
-            EditingConfig editing = EditingConfig.named(s.editing().config());
+            String editingName = protocol.editingConfig(s.editing().config());
+            EditingConfig editing = protocol.editing(editingName);
             EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma),
                     s.editing().batchRows());
             Map<String, Integer> windowLabels = new LinkedHashMap<>();
             tracing.windows().forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
-                    layers, s.tracing().samples(), s.tracing().seed(), windowLabels, sigma, s.tracing().minPClean(), s.editing().config(), editing.fingerprint());
+                    layers, tracing.samples(), s.tracing().seed(), windowLabels, sigma, tracing.minCleanProbability(), editingName,
+                    editing.fingerprint(), Protocol.LOCUS.equals(protocol.name()) ? null : protocol.name(),
+                    tracing.knownContinuation() == 0 ? null : tracing.knownContinuation());
             String name = s.model().name() != null ? s.model().name() : source.name();
             return new FactStudyRunner(lm, name, s.model().version(), grid, methods, problems, study);
         } catch (RuntimeException e) {
@@ -88,11 +92,8 @@ public final class FactStudyRunner implements AutoCloseable {
         }
     }
 
-    private static TracingSettings tracingSettings(StudySettings s) {
-        TracingSettings.Builder tracing = TracingSettings.defaults().toBuilder().samples(s.tracing().samples()).seed(s.tracing().seed())
-                .minCleanProbability(s.tracing().minPClean());
-        s.tracing().windows().forEach((kind, size) -> tracing.window(TraceKind.parse(kind), size));
-        return tracing.build();
+    private static <T> T orElse(T value, T protocols) {
+        return value != null ? value : protocols;
     }
 
     /** σ from the subjects of locus.tracing.noise-subjects, else of the model's own facts.jsonl (a testbed's). */

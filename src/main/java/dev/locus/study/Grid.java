@@ -1,5 +1,6 @@
 package dev.locus.study;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.model.Sha256;
@@ -11,7 +12,8 @@ import java.util.Map;
  * settings. It travels inside every result, and its hash ({@link #id()}) is part of every result
  * id, so results of runs with different settings are never counted together by accident. The editing
  * configuration is there by name and by a hash of its values, so a preset or file whose values
- * changed between versions makes a new grid too.
+ * changed between versions makes a new grid too. The protocol's name and the fact filter's continuation appear only when
+ * set (other than Locus's own protocol, a filter of 0 tokens), so grids from before them keep their ids.
  */
 public record Grid(
         List<String> methods,
@@ -23,7 +25,9 @@ public record Grid(
         @JsonProperty("noise_sigma") double noiseSigma,
         @JsonProperty("min_p_clean") double minPClean,
         @JsonProperty("editing_config") String editingConfig,
-        @JsonProperty("editing_fingerprint") String editingFingerprint) {
+        @JsonProperty("editing_fingerprint") String editingFingerprint,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String protocol,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("known_continuation") Integer knownContinuation) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

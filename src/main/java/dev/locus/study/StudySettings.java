@@ -6,9 +6,11 @@ import java.util.Map;
 
 /**
  * Everything a worker needs to set up its model and its grid, grouped as the configuration is
- * ({@code locus.model}, {@code locus.grid}, {@code locus.tracing}, {@code locus.editing}).
+ * ({@code locus.model}, {@code locus.grid}, {@code locus.tracing}, {@code locus.editing}). A value
+ * left null is the protocol's ({@link Protocol}: {@code protocol}, or Locus's own defaults when that is
+ * null too); one that is set overrides the protocol's.
  */
-public record StudySettings(Model model, Edits edits, Tracing tracing, Editing editing) {
+public record StudySettings(Model model, String protocol, Edits edits, Tracing tracing, Editing editing) {
 
     public StudySettings {
         if (model == null || edits == null || tracing == null || editing == null) {
@@ -16,12 +18,17 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
         }
     }
 
+    /** Under Locus's own protocol ({@link Protocol#LOCUS}). */
+    public StudySettings(Model model, Edits edits, Tracing tracing, Editing editing) {
+        this(model, null, edits, tracing, editing);
+    }
+
     public StudySettings withEdits(Edits newEdits) {
-        return new StudySettings(model, newEdits, tracing, editing);
+        return new StudySettings(model, protocol, newEdits, tracing, editing);
     }
 
     public StudySettings withModel(Model newModel) {
-        return new StudySettings(newModel, edits, tracing, editing);
+        return new StudySettings(newModel, protocol, edits, tracing, editing);
     }
 
     /**
@@ -47,11 +54,11 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
     }
 
     /**
-     * The edits made to every fact: methods × problems × layers.
+     * The edits made to every fact: methods × problems × layers; null = the protocol's.
      *
      * @param methods  method labels (rome, memit, ft-1, ft-5)
      * @param problems problem labels (error_injection, …)
-     * @param layers   layers to edit, or null for every layer
+     * @param layers   layers to edit
      */
     public record Edits(List<String> methods, List<String> problems, int[] layers) {
         public Edits withLayers(int[] newLayers) {
@@ -60,16 +67,28 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
     }
 
     /**
-     * @param windows       window size by kind label (hidden, mlp, attn); kinds left out keep the spec's 1 / 5 / 5
-     * @param noiseSigma    tracing noise σ, or NaN to estimate it ({@code NoiseLevel.sigma})
+     * @param samples       corrupted runs per trace; null = the protocol's
+     * @param windows       window size by kind label (hidden, mlp, attn); kinds left out keep the protocol's
+     * @param noiseSigma    tracing noise σ, or NaN for the protocol's (which may estimate it: {@code NoiseLevel.sigma})
      * @param noiseSubjects facts file whose subjects estimate σ (null: the model's own facts.jsonl, as a testbed has)
-     * @param minPClean     facts the model gives a lower p(target) are not analysed
+     * @param minPClean     facts the model gives a lower p(target) are not analysed; null = the protocol's
+     * @param knownContinuation facts whose true object is not in the model's greedy continuation of this many tokens are not
+     *                      analysed (0: no such filter); null = the protocol's
      */
-    public record Tracing(int samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects,
-                          double minPClean) {}
+    public record Tracing(Integer samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects,
+                          Double minPClean, Integer knownContinuation) {
+        public Tracing {
+            windows = windows == null ? Map.of() : Map.copyOf(windows);
+        }
+
+        /** With the protocol's continuation filter. */
+        public Tracing(Integer samples, long seed, Map<String, Integer> windows, double noiseSigma, Path noiseSubjects, Double minPClean) {
+            this(samples, seed, windows, noiseSigma, noiseSubjects, minPClean, null);
+        }
+    }
 
     /**
-     * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl) or a JSON file
+     * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl) or a JSON file; null = the protocol's
      * @param corpus   text file (one passage per line) for ROME/MEMIT key statistics (null: the model's own corpus.txt)
      * @param cacheDir where key statistics are cached
      * @param batchRows row budget of a fact's batched value optimisations ({@link EditingStudy}), 0 = one edit at a time;

@@ -77,9 +77,30 @@ public abstract class Tracer {
             return new TraceOutcome.NotAnalysed(pClean, String.format(
                     "p_clean %.4g is below %.4g: the model does not know this fact", pClean, settings.minCleanProbability()));
         }
+        if (settings.knownContinuation() > 0) {
+            String unknown = unknownByContinuation(setup);
+            if (unknown != null) {
+                return new TraceOutcome.NotAnalysed(pClean, unknown);
+            }
+        }
         Grids grids = measure(setup);
         return new CausalTrace(setup.tokenTexts(), setup.subjectStart(), setup.subjectEnd(), setup.tracedFrom(), pClean,
                 grids.pCorrupt(), grids.restored(), settings.windows(), sigma(), settings.seed(), settings.samples());
+    }
+
+    /**
+     * The published filter (ALGORITHMS.md §6): why the fact counts as unknown, or null when the true object's text occurs in
+     * the model's greedy continuation of the prompt (as many tokens as configured, fewer where the context ends first).
+     */
+    private String unknownByContinuation(Setup setup) {
+        String object = lm.decode(setup.targetIds).strip();
+        int tokens = Math.min(settings.knownContinuation(), lm.dimensions().contextLength() - setup.promptIds.length);
+        String continuation = lm.decode(lm.generateGreedy(setup.promptIds, tokens));
+        if (continuation.contains(object)) {
+            return null;
+        }
+        return String.format("the true object '%s' is not in the model's greedy %d-token continuation '%s'", object, tokens,
+                continuation.strip());
     }
 
     /** p_corrupt and the restored probabilities of every traced cell of every kind. */

@@ -15,9 +15,12 @@ import java.util.Map;
  * @param minCleanProbability facts below this p_clean are not analysed
  * @param fromSubject    trace tokens from the subject start (true) or from the first token
  * @param maxBatchRows   most rows the fast engine puts in one forward pass (memory bound)
+ * @param knownContinuation the published fact filter (ALGORITHMS.md §6): facts whose true object is not in the model's
+ *                       greedy continuation of this many tokens are not analysed; 0 = off
  */
 public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long seed, double noiseFactor,
-                              boolean firstTokenOnly, double minCleanProbability, boolean fromSubject, int maxBatchRows) {
+                              boolean firstTokenOnly, double minCleanProbability, boolean fromSubject, int maxBatchRows,
+                              int knownContinuation) {
 
     public TracingSettings {
         if (samples < 1) {
@@ -32,11 +35,18 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
         if (maxBatchRows < 1) {
             throw new IllegalArgumentException("maxBatchRows must be at least 1, got " + maxBatchRows);
         }
+        if (knownContinuation < 0) {
+            throw new IllegalArgumentException("the known-fact filter's continuation is a number of tokens (36 as published) or 0 for "
+                    + "no filter, not " + knownContinuation);
+        }
     }
 
-    /** The spec's defaults: S = 10, windows 1 / 5 / 5, seed 1, σ factor 3, p_clean ≥ 0.02, from the subject, 512 rows a pass. */
+    /**
+     * The spec's defaults: S = 10, windows 1 / 5 / 5, seed 1, σ factor 3, p_clean ≥ 0.02, from the subject, 512 rows a pass,
+     * no continuation filter.
+     */
     public static TracingSettings defaults() {
-        return new TracingSettings(10, Map.of(TraceKind.HIDDEN, 1, TraceKind.MLP, 5, TraceKind.ATTN, 5), 1, 3, false, 0.02, true, 512);
+        return new TracingSettings(10, Map.of(TraceKind.HIDDEN, 1, TraceKind.MLP, 5, TraceKind.ATTN, 5), 1, 3, false, 0.02, true, 512, 0);
     }
 
     public int window(TraceKind kind) {
@@ -57,6 +67,7 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
         private double minCleanProbability;
         private boolean fromSubject;
         private int maxBatchRows;
+        private int knownContinuation;
 
         private Builder(TracingSettings s) {
             samples = s.samples;
@@ -67,6 +78,7 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
             minCleanProbability = s.minCleanProbability;
             fromSubject = s.fromSubject;
             maxBatchRows = s.maxBatchRows;
+            knownContinuation = s.knownContinuation;
         }
 
         public Builder samples(int value) { samples = value; return this; }
@@ -79,9 +91,13 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
 
         public Builder maxBatchRows(int value) { maxBatchRows = value; return this; }
 
+        public Builder noiseFactor(double value) { noiseFactor = value; return this; }
+
+        public Builder knownContinuation(int tokens) { knownContinuation = tokens; return this; }
+
         public TracingSettings build() {
             return new TracingSettings(samples, windows, seed, noiseFactor, firstTokenOnly, minCleanProbability, fromSubject,
-                    maxBatchRows);
+                    maxBatchRows, knownContinuation);
         }
     }
 }

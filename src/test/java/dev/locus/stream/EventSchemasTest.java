@@ -71,7 +71,8 @@ class EventSchemasTest {
         Path config = CACHE.resolve("schemas-test-diverging-ft.json");
         Files.createDirectories(CACHE);
         JSON.writeValue(config.toFile(), new EditingConfig(testbed.rome(), testbed.memit(), diverging, testbed.ft5(), testbed.contextPrefixes()));
-        StudySettings failing = new StudySettings(StudySettings.Model.testbed(),
+        // Under a published protocol's scaled structure, so that its grid (protocol, fact filter) is validated too.
+        StudySettings failing = new StudySettings(StudySettings.Model.testbed(), "paper-gpt-j-scaled",
                 new StudySettings.Edits(List.of("ft-1"), List.of("error_injection"), new int[] {2}), tracing,
                 new StudySettings.Editing(config.toString(), null, CACHE));
         try (FactStudyRunner runner = FactStudyRunner.open(failing, msg -> {})) {

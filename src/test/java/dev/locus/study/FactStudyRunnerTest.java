@@ -1,8 +1,12 @@
 package dev.locus.study;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.locus.facts.Fact;
 import dev.locus.testbed.Testbed;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,5 +38,47 @@ class FactStudyRunnerTest {
         for (ResultEvent e : events.subList(1, 3)) {
             assertEquals("ok", ((ResultEvent.Edit) e).edit().status());
         }
+    }
+
+    @Test
+    void aPublishedProtocolInOneSettingScaledToTheTestbedWithItsFactFilter() {
+        StudySettings settings = new StudySettings(new StudySettings.Model(null, null, null, "cpu"), "paper-gpt-j-scaled",
+                new StudySettings.Edits(List.of("ft-5"), null, new int[] {3}),
+                new StudySettings.Tracing(null, 1, Map.of(), Double.NaN, null, null),
+                new StudySettings.Editing(null, null, Path.of("target", "locus-cache")));
+        List<ResultEvent> events = new ArrayList<>();
+        try (FactStudyRunner runner = FactStudyRunner.open(settings, message -> {})) {
+            Grid grid = runner.grid();
+            assertEquals("paper-gpt-j-scaled", grid.protocol());
+            assertEquals(List.of("ft-5"), grid.methods(), "set: overrides the protocol");
+            assertEquals(dev.locus.editing.EditingProblem.labels(), grid.problems(), "the protocol's");
+            assertEquals(36, grid.knownContinuation());
+            assertEquals(0.0, grid.minPClean());
+            assertEquals(Map.of("hidden", 1, "mlp", 4, "attn", 4), grid.windows(), "the published 10 scaled to 12 of 28 layers");
+            assertEquals("testbed", grid.editingConfig());
+            runner.run(Testbed.GPT2.facts().get(100), events::add);
+            Fact unknown = Testbed.GPT2.facts().get(101);
+            Fact asIfTrue = new Fact(unknown.id(), unknown.subject(), unknown.prompt(), unknown.targetNew(), unknown.targetTrue(),
+                    unknown.paraphrasePrompts(), unknown.neighborhoodPrompts(), unknown.relationId());
+            runner.run(asIfTrue, events::add);
+        }
+        assertInstanceOf(ResultEvent.Trace.class, events.get(0));
+        List<ResultEvent.Edit> edits = events.stream().filter(ResultEvent.Edit.class::isInstance).map(ResultEvent.Edit.class::cast).toList();
+        assertEquals(5, edits.size(), "ft-5 at layer 3 for each problem");
+        for (ResultEvent.Edit e : edits) {
+            assertArrayEquals(new int[] {2, 3}, e.edit().editedLayers(), "window 2 (5 × 12 / 28) at layer 3");
+        }
+        ResultEvent.Skipped skipped = assertInstanceOf(ResultEvent.Skipped.class, events.get(events.size() - 1));
+        assertTrue(skipped.reason().contains("is not in the model's greedy 36-token continuation"), skipped.reason());
+    }
+
+    @Test
+    void aPublishedProtocolRefusesAModelOfAnotherDepth() {
+        StudySettings settings = new StudySettings(new StudySettings.Model(null, null, null, "cpu"), "paper-gpt2-xl",
+                new StudySettings.Edits(null, null, null), new StudySettings.Tracing(null, 1, Map.of(), Double.NaN, null, null),
+                new StudySettings.Editing(null, null, Path.of("target", "locus-cache")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FactStudyRunner.open(settings, message -> {}));
+        assertEquals("protocol paper-gpt2-xl is the published run on a 48-layer model; this model has 12 layers: use "
+                + "paper-gpt2-xl-scaled for its structure scaled to 12 layers", e.getMessage());
     }
 }

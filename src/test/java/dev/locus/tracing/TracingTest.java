@@ -93,6 +93,23 @@ class TracingTest {
     }
 
     @Test
+    void thePublishedFilterKeepsFactsWhoseTrueObjectTheModelSaysWithin36Tokens() {
+        TracingSettings published = TracingSettings.defaults().toBuilder().minCleanProbability(0).knownContinuation(36).build();
+        FastTracer tracer = new FastTracer(lm, published, sigma);
+        int kept = 0;
+        for (Fact f : facts.subList(0, 10)) {
+            String continuation = lm.decode(lm.generateGreedy(lm.tokenize(f.prompt()).ids(), 36));
+            TraceOutcome outcome = tracer.trace(f.prompt(), f.subject(), f.targetTrue());
+            assertEquals(continuation.contains(f.targetTrue()), outcome instanceof CausalTrace, f.id() + ": " + continuation);
+            kept += outcome instanceof CausalTrace ? 1 : 0;
+        }
+        assertTrue(kept >= 5, "the testbed knows most of its facts: " + kept + " of 10 kept");
+        Fact f = facts.get(0);
+        TraceOutcome.NotAnalysed skipped = assertInstanceOf(TraceOutcome.NotAnalysed.class, tracer.trace(f.prompt(), f.subject(), f.targetNew()));
+        assertTrue(skipped.reason().contains("'" + f.targetNew() + "' is not in the model's greedy 36-token continuation"), skipped.reason());
+    }
+
+    @Test
     void badInputNamesTheField() {
         Tracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
         Fact f = facts.get(0);
