@@ -52,7 +52,7 @@ public class EditCommand implements Callable<Integer> {
             description = "error_injection, tracing_reversal, fact_erasure, fact_amplification or fact_forcing (default: ${DEFAULT-VALUE})")
     String problem;
 
-    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl or a JSON file (default: ${DEFAULT-VALUE})")
+    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl, paper-gpt-j, paper-gpt2-xl or a JSON file (default: ${DEFAULT-VALUE})")
     String config;
 
     @Option(names = "--corpus", description = "text file, one passage per line, for ROME's and MEMIT's key statistics "

@@ -34,7 +34,7 @@ public class BenchEditCommand implements Runnable {
     @Option(names = "--corpus", description = "text file (one passage per line) for the key statistics (default: the model's corpus.txt)")
     Path corpus;
 
-    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl or a JSON file (default: ${DEFAULT-VALUE})")
+    @Option(names = "--config", defaultValue = "testbed", description = "testbed, gpt-j, gpt2-xl, paper-gpt-j, paper-gpt2-xl or a JSON file (default: ${DEFAULT-VALUE})")
     String config;
 
     @Option(names = "--methods", split = ",", defaultValue = "rome,memit,ft-1,ft-5", description = "methods timed (default: ${DEFAULT-VALUE})")

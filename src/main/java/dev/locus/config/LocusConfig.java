@@ -161,7 +161,7 @@ public interface LocusConfig {
     }
 
     interface Editing {
-        /** testbed, gpt-j, gpt2-xl or a JSON file of hyperparameters; absent = the protocol's (locus and the scaled ones: testbed). */
+        /** testbed, gpt-j, gpt2-xl (the paper's values), paper-gpt-j, paper-gpt2-xl (the authors' code's) or a JSON file of hyperparameters; absent = the protocol's (locus and the scaled ones: testbed). */
         Optional<String> config();
 
         Optional<Path> corpus();

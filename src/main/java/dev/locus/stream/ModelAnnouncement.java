@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * @param checkpoint    a directory the workers can read, or a shipped testbed's name
  * @param baseline      the version to compare with; null for the first version of a name (the registry
  *                      fills in the previous one when the announcer leaves it out)
- * @param editingConfig editing preset (testbed, gpt-j, gpt2-xl) or a JSON file the workers can read
+ * @param editingConfig editing preset (testbed, gpt-j, gpt2-xl, paper-gpt-j, paper-gpt2-xl) or a JSON file the workers can read
  * @param grid          methods, problems and layers to evaluate; null for the workers' own grid
  * @param fingerprint   the weights' fingerprint the checkpoint must have (16 hex digits, as results carry it); null = whatever
  *                      the first worker to load it finds, which every later result of the version must then match
@@ -73,7 +73,7 @@ public record ModelAnnouncement(String name, String version, String checkpoint, 
             out.add("baseline: another version of the same model to compare with (got " + quoted(baseline) + ")");
         }
         if (editingConfig != null && editingConfig.isBlank()) {
-            out.add("editing_config: a preset (testbed, gpt-j, gpt2-xl) or a JSON file; leave it out for the workers' own");
+            out.add("editing_config: a preset (testbed, gpt-j, gpt2-xl, paper-gpt-j, paper-gpt2-xl) or a JSON file; leave it out for the workers' own");
         }
         if (fingerprint != null && !FINGERPRINT.matcher(fingerprint).matches()) {
             out.add("fingerprint: 16 lowercase hex digits, as results carry it in model_fingerprint (got " + quoted(fingerprint) + ")");

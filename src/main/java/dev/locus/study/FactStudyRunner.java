@@ -71,7 +71,8 @@ public final class FactStudyRunner implements AutoCloseable {
                 }
             }
             TracingSettings tracing = protocol.tracing(s.tracing());
-            double sigma = !Double.isNaN(s.tracing().noiseSigma()) ? s.tracing().noiseSigma() : estimatedSigma(lm, source, s, tracing, progress);
+            double sigma = !Double.isNaN(s.tracing().noiseSigma()) ? s.tracing().noiseSigma()
+                    : !Double.isNaN(protocol.noiseSigma()) ? protocol.noiseSigma() : estimatedSigma(lm, source, s, tracing, progress);
             KeyStatistics statistics = methods.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? source.keyStatistics(lm, s.editing().corpus(), s.editing().cacheDir(), progress) : null;
             String editingName = protocol.editingConfig(s.editing().config());
@@ -83,7 +84,7 @@ public final class FactStudyRunner implements AutoCloseable {
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
                     layers, tracing.samples(), s.tracing().seed(), windowLabels, sigma, tracing.minCleanProbability(), editingName,
                     editing.fingerprint(), Protocol.LOCUS.equals(protocol.name()) ? null : protocol.name(),
-                    tracing.knownContinuation() == 0 ? null : tracing.knownContinuation());
+                    tracing.knownContinuation() == 0 ? null : tracing.knownContinuation(), tracing.highDenominator() ? true : null);
             String name = s.model().name() != null ? s.model().name() : source.name();
             return new FactStudyRunner(lm, name, s.model().version(), grid, methods, problems, study);
         } catch (RuntimeException e) {

@@ -12,8 +12,9 @@ import java.util.Map;
  * settings. It travels inside every result, and its hash ({@link #id()}) is part of every result
  * id, so results of runs with different settings are never counted together by accident. The editing
  * configuration is there by name and by a hash of its values, so a preset or file whose values
- * changed between versions makes a new grid too. The protocol's name and the fact filter's continuation appear only when
- * set (other than Locus's own protocol, a filter of 0 tokens), so grids from before them keep their ids.
+ * changed between versions makes a new grid too. The protocol's name, the fact filter's continuation and the tracing's p_high
+ * denominator appear only when set (other than Locus's own protocol, a filter of 0 tokens, p_clean), so grids from
+ * before them keep their ids.
  */
 public record Grid(
         List<String> methods,
@@ -27,7 +28,8 @@ public record Grid(
         @JsonProperty("editing_config") String editingConfig,
         @JsonProperty("editing_fingerprint") String editingFingerprint,
         @JsonInclude(JsonInclude.Include.NON_NULL) String protocol,
-        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("known_continuation") Integer knownContinuation) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("known_continuation") Integer knownContinuation,
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("high_denominator") Boolean highDenominator) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -26,14 +26,15 @@ import java.util.Map;
  * @param modelLayers       the depth the protocol was made for; 0 = any
  * @param layers            layers edited; null = every layer
  * @param tracingWindows    window per kind label (hidden, mlp, attn); kinds left out keep the spec's 1 / 5 / 5
- * @param noiseFactor       σ = this × the std of subject token embeddings, estimated once per model
+ * @param noiseSigma        the tracing noise σ; NaN = estimated, {@code noiseFactor} × the std of subject token embeddings
  * @param knownContinuation the fact filter's continuation length in tokens (0 = no filter)
+ * @param highDenominator   fractional tracing effects of p_high − p_corrupt rather than p_clean − p_corrupt
  * @param editingConfig     editing hyperparameters (a preset name); null = as configured
  * @param editWindows       layers each method edits around the central one, by method label; left out = its hyperparameters'
  */
 public record Protocol(String name, int modelLayers, List<String> methods, List<String> problems, int[] layers, int samples,
-                       Map<String, Integer> tracingWindows, double noiseFactor, double minPClean, int knownContinuation,
-                       String editingConfig, Map<String, Integer> editWindows) {
+                       Map<String, Integer> tracingWindows, double noiseSigma, double noiseFactor, double minPClean,
+                       int knownContinuation, boolean highDenominator, String editingConfig, Map<String, Integer> editWindows) {
 
     public static final String LOCUS = "locus";
     private static final String SCALED = "-scaled";
@@ -65,25 +66,38 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
 
     private static Protocol named(String name) {
         return switch (name) {
-            case LOCUS -> new Protocol(LOCUS, 0, List.of("rome"), List.of("error_injection"), null, 10, Map.of(), 3, 0.02, 0,
-                    "testbed", Map.of());
-            case "paper-gpt-j" -> published("paper-gpt-j", 28, new int[] {0, 4, 5, 8, 12, 16, 20, 24, 27}, "gpt-j");
-            case "paper-gpt2-xl" -> published("paper-gpt2-xl", 48, new int[] {0, 4, 8, 12, 16, 17, 20, 24, 28, 32, 36, 40, 44, 47}, "gpt2-xl");
+            case LOCUS -> new Protocol(LOCUS, 0, List.of("rome"), List.of("error_injection"), null, 10, Map.of(), Double.NaN, 3, 0.02, 0,
+                    false, EditingConfig.TESTBED, Map.of());
+            // Layers: evaluate.py:818-820, list(range(0, 28, 4)) + [5, 27]; noise: tracing.py:546-549, noise_sd = .094.
+            case "paper-gpt-j" -> published("paper-gpt-j", 28, new int[] {0, 4, 5, 8, 12, 16, 20, 24, 27}, 0.094, EditingConfig.PAPER_GPT_J);
+            // Layers: evaluate.py:814-817, list(range(0, 48, 4)) + [17, 47]; noise: tracing.py:543-545, noise_sd = .1.
+            case "paper-gpt2-xl" -> published("paper-gpt2-xl", 48, new int[] {0, 4, 8, 12, 16, 17, 20, 24, 28, 32, 36, 40, 44, 47}, 0.1,
+                    EditingConfig.PAPER_GPT2_XL);
             default -> throw new IllegalArgumentException("unknown protocol '" + name + "'; known: " + names());
         };
     }
 
-    /** The published grid: all four conditions, all five problems (TODO: sources). */
-    private static Protocol published(String name, int modelLayers, int[] layers, String editingConfig) {
+    /**
+     * The published grid, as google/belief-localization runs it (files under third_party/; the README's "Published protocol"
+     * lists every source and where the spec differs): the four conditions FT-1, FT-5, ROME-1, MEMIT-5 (data-analysis.ipynb,
+     * the R² cell) × the five problems; tracing with 10 noise samples (experiments/tracing.py:541) restoring the MLP output
+     * in windows of 5 (the analysis' TRACE_WINDOW_SIZE = 5; hidden states one layer, causal_trace.py:309-330), fractions of
+     * p_high − p_corrupt (the notebook's fraction_restored over orig_pred_prob = high_score, causal_trace.py:411); a fact is
+     * analysed if its true object is in the greedy 36-token continuation (tracing.py:545, any case: util/fewshot_utils.py)
+     * and p(true) > 0.02 (evaluate.py:851, target_prob_check).
+     */
+    private static Protocol published(String name, int modelLayers, int[] layers, double sigma, String editingConfig) {
         return new Protocol(name, modelLayers, List.of("rome", "memit", "ft-1", "ft-5"), EditingProblem.labels(), layers, 10,
-                Map.of("mlp", 10, "attn", 10, "hidden", 1), 3, 0, 36, editingConfig, Map.of("rome", 1, "memit", 5, "ft-1", 1, "ft-5", 5));
+                Map.of("hidden", 1, "mlp", 5, "attn", 5), sigma, 3, 0.02, 36, true, editingConfig,
+                Map.of("rome", 1, "memit", 5, "ft-1", 1, "ft-5", 5));
     }
 
     /** This protocol's tracing with what {@code set} sets over it. */
     public TracingSettings tracing(StudySettings.Tracing set) {
         TracingSettings.Builder tracing = TracingSettings.defaults().toBuilder().samples(set.samples() != null ? set.samples() : samples)
                 .seed(set.seed()).minCleanProbability(set.minPClean() != null ? set.minPClean() : minPClean).noiseFactor(noiseFactor)
-                .knownContinuation(set.knownContinuation() != null ? set.knownContinuation() : knownContinuation);
+                .knownContinuation(set.knownContinuation() != null ? set.knownContinuation() : knownContinuation)
+                .highDenominator(highDenominator);
         tracingWindows.forEach((kind, size) -> tracing.window(TraceKind.parse(kind), size));
         set.windows().forEach((kind, size) -> tracing.window(TraceKind.parse(kind), size));
         return tracing.build();
@@ -107,16 +121,17 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
 
     /**
      * The structure of this protocol on a model of {@code depth} layers: each layer ℓ at round(ℓ · (depth − 1) / (L − 1)) (so the
-     * first and last stay first and last; layers that meet are kept once), each window w at max(1, round(w · depth / L)); the
-     * hyperparameters are left to the configuration, since the published ones are tuned to the published models.
+     * first and last stay first and last; layers that meet are kept once), each window w at max(1, round(w · depth / L)); σ
+     * estimated (a published σ is its model's); the hyperparameters are left to the configuration, since the published ones
+     * are tuned to the published models.
      */
     public Protocol scaledTo(int depth) {
         if (modelLayers == 0) {
             throw new IllegalArgumentException("protocol " + name + " fits any model; there is nothing to scale");
         }
         int[] scaledLayers = Arrays.stream(layers).map(l -> (int) Math.round(l * (depth - 1.0) / (modelLayers - 1))).distinct().sorted().toArray();
-        return new Protocol(name + SCALED, depth, methods, problems, scaledLayers, samples, scaled(tracingWindows, depth), noiseFactor,
-                minPClean, knownContinuation, null, scaled(editWindows, depth));
+        return new Protocol(name + SCALED, depth, methods, problems, scaledLayers, samples, scaled(tracingWindows, depth), Double.NaN,
+                noiseFactor, minPClean, knownContinuation, highDenominator, null, scaled(editWindows, depth));
     }
 
     private Map<String, Integer> scaled(Map<String, Integer> windows, int depth) {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -85,18 +86,20 @@ public abstract class Tracer {
         }
         Grids grids = measure(setup);
         return new CausalTrace(setup.tokenTexts(), setup.subjectStart(), setup.subjectEnd(), setup.tracedFrom(), pClean,
-                grids.pCorrupt(), grids.restored(), settings.windows(), sigma(), settings.seed(), settings.samples());
+                grids.pCorrupt(), grids.restored(), settings.windows(), sigma(), settings.seed(), settings.samples(), settings.highDenominator());
     }
 
     /**
      * The published filter (ALGORITHMS.md §6): why the fact counts as unknown, or null when the true object's text occurs in
-     * the model's greedy continuation of the prompt (as many tokens as configured, fewer where the context ends first).
+     * the model's greedy continuation of the prompt (as many tokens as configured, fewer where the context ends first), in
+     * any case.
      */
     private String unknownByContinuation(Setup setup) {
         String object = lm.decode(setup.targetIds).strip();
         int tokens = Math.min(settings.knownContinuation(), lm.dimensions().contextLength() - setup.promptIds.length);
         String continuation = lm.decode(lm.generateGreedy(setup.promptIds, tokens));
-        if (continuation.contains(object)) {
+        // As the authors match (util/fewshot_utils.py: both sides stripped and lower-cased, a substring).
+        if (continuation.strip().toLowerCase(Locale.ROOT).contains(object.toLowerCase(Locale.ROOT))) {
             return null;
         }
         return String.format("the true object '%s' is not in the model's greedy %d-token continuation '%s'", object, tokens,

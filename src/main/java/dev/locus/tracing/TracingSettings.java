@@ -17,10 +17,13 @@ import java.util.Map;
  * @param maxBatchRows   most rows the fast engine puts in one forward pass (memory bound)
  * @param knownContinuation the published fact filter (ALGORITHMS.md §6): facts whose true object is not in the model's
  *                       greedy continuation of this many tokens are not analysed; 0 = off
+ * @param highDenominator fractional effects divided by p_high − p_corrupt, p_high = max(p_clean, the kind's largest
+ *                       p_restored), as the authors' analysis does (third_party/data-analysis.ipynb), instead of the spec's
+ *                       p_clean − p_corrupt
  */
 public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long seed, double noiseFactor,
                               boolean firstTokenOnly, double minCleanProbability, boolean fromSubject, int maxBatchRows,
-                              int knownContinuation) {
+                              int knownContinuation, boolean highDenominator) {
 
     public TracingSettings {
         if (samples < 1) {
@@ -43,10 +46,10 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
 
     /**
      * The spec's defaults: S = 10, windows 1 / 5 / 5, seed 1, σ factor 3, p_clean ≥ 0.02, from the subject, 512 rows a pass,
-     * no continuation filter.
+     * no continuation filter, fractions of p_clean − p_corrupt.
      */
     public static TracingSettings defaults() {
-        return new TracingSettings(10, Map.of(TraceKind.HIDDEN, 1, TraceKind.MLP, 5, TraceKind.ATTN, 5), 1, 3, false, 0.02, true, 512, 0);
+        return new TracingSettings(10, Map.of(TraceKind.HIDDEN, 1, TraceKind.MLP, 5, TraceKind.ATTN, 5), 1, 3, false, 0.02, true, 512, 0, false);
     }
 
     public int window(TraceKind kind) {
@@ -68,6 +71,7 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
         private boolean fromSubject;
         private int maxBatchRows;
         private int knownContinuation;
+        private boolean highDenominator;
 
         private Builder(TracingSettings s) {
             samples = s.samples;
@@ -79,6 +83,7 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
             fromSubject = s.fromSubject;
             maxBatchRows = s.maxBatchRows;
             knownContinuation = s.knownContinuation;
+            highDenominator = s.highDenominator;
         }
 
         public Builder samples(int value) { samples = value; return this; }
@@ -95,9 +100,11 @@ public record TracingSettings(int samples, Map<TraceKind, Integer> windows, long
 
         public Builder knownContinuation(int tokens) { knownContinuation = tokens; return this; }
 
+        public Builder highDenominator(boolean value) { highDenominator = value; return this; }
+
         public TracingSettings build() {
             return new TracingSettings(samples, windows, seed, noiseFactor, firstTokenOnly, minCleanProbability, fromSubject,
-                    maxBatchRows, knownContinuation);
+                    maxBatchRows, knownContinuation, highDenominator);
         }
     }
 }

@@ -148,6 +148,6 @@ class TraceHeatmapTest {
             restored.put(kind, grid);
         }
         return new CausalTrace(tokens, subjectStart, subjectEnd, subjectStart, 0.9, 0.1, restored,
-                Map.of(TraceKind.HIDDEN, 1, TraceKind.MLP, 5, TraceKind.ATTN, 5), 0.1, 1, 10);
+                Map.of(TraceKind.HIDDEN, 1, TraceKind.MLP, 5, TraceKind.ATTN, 5), 0.1, 1, 10, false);
     }
 }

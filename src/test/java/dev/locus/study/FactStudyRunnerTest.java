@@ -44,7 +44,8 @@ class FactStudyRunnerTest {
     void aPublishedProtocolInOneSettingScaledToTheTestbedWithItsFactFilter() {
         StudySettings settings = new StudySettings(new StudySettings.Model(null, null, null, "cpu"), "paper-gpt-j-scaled",
                 new StudySettings.Edits(List.of("ft-5"), null, new int[] {3}),
-                new StudySettings.Tracing(null, 1, Map.of(), Double.NaN, null, null),
+                // p_clean's check off, so that the counterfactual below meets the continuation's
+                new StudySettings.Tracing(null, 1, Map.of(), Double.NaN, null, 0.0),
                 new StudySettings.Editing(null, null, Path.of("target", "locus-cache")));
         List<ResultEvent> events = new ArrayList<>();
         try (FactStudyRunner runner = FactStudyRunner.open(settings, message -> {})) {
@@ -53,8 +54,9 @@ class FactStudyRunnerTest {
             assertEquals(List.of("ft-5"), grid.methods(), "set: overrides the protocol");
             assertEquals(dev.locus.editing.EditingProblem.labels(), grid.problems(), "the protocol's");
             assertEquals(36, grid.knownContinuation());
-            assertEquals(0.0, grid.minPClean());
-            assertEquals(Map.of("hidden", 1, "mlp", 4, "attn", 4), grid.windows(), "the published 10 scaled to 12 of 28 layers");
+            assertEquals(0.0, grid.minPClean(), "set: the protocol's is 0.02");
+            assertEquals(true, grid.highDenominator());
+            assertEquals(Map.of("hidden", 1, "mlp", 2, "attn", 2), grid.windows(), "the published 5 scaled to 12 of 28 layers");
             assertEquals("testbed", grid.editingConfig());
             runner.run(Testbed.GPT2.facts().get(100), events::add);
             Fact unknown = Testbed.GPT2.facts().get(101);

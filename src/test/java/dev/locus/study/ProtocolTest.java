@@ -32,8 +32,14 @@ class ProtocolTest {
         assertArrayEquals(new int[] {0, 4, 5, 8, 12, 16, 20, 24, 27}, j.layers());
         assertEquals(List.of("rome", "memit", "ft-1", "ft-5"), j.methods());
         assertEquals(EditingProblem.labels(), j.problems());
-        assertEquals(EditingConfig.gptJ(), j.editing(j.editingConfig(null)), "the edit windows are the preset's own");
-        assertEquals(36, j.tracing(NOTHING_SET).knownContinuation());
+        assertEquals(EditingConfig.paperGptJ(), j.editing(j.editingConfig(null)), "the edit windows are the preset's own");
+        TracingSettings tracing = j.tracing(NOTHING_SET);
+        assertEquals(36, tracing.knownContinuation());
+        assertEquals(0.02, tracing.minCleanProbability());
+        assertEquals(5, tracing.window(TraceKind.MLP), "the window of the tracing values the authors' regression uses");
+        assertTrue(tracing.highDenominator());
+        assertEquals(0.094, j.noiseSigma());
+        assertEquals(0.1, Protocol.forModel("paper-gpt2-xl", 48).noiseSigma());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Protocol.forModel("paper-gpt-j", 12));
         assertTrue(e.getMessage().contains("paper-gpt-j-scaled"), e.getMessage());
         assertArrayEquals(new int[] {0, 4, 8, 12, 16, 17, 20, 24, 28, 32, 36, 40, 44, 47}, Protocol.forModel("paper-gpt2-xl", 48).layers());
@@ -53,6 +59,8 @@ class ProtocolTest {
         assertEquals(EditingConfig.testbed().memit().get(EditingProblem.FACT_ERASURE).lambda(),
                 testbed.memit().get(EditingProblem.FACT_ERASURE).lambda());
         assertEquals(36, j.tracing(NOTHING_SET).knownContinuation());
+        assertEquals(2, j.tracing(NOTHING_SET).window(TraceKind.MLP), "5 × 12 / 28");
+        assertTrue(Double.isNaN(j.noiseSigma()), "estimated for the model at hand");
         assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Protocol.forModel("paper-gpt2-xl-scaled", 12).layers());
     }
 

@@ -39,7 +39,7 @@ class TracingReferenceTest {
             windows.put(kind, kinds.get(kind.label()).get("window").asInt());
         }
         // The original code's settings: noise factor 3, every target token, no p_clean filter, every token traced.
-        TracingSettings settings = new TracingSettings(samples, windows, 0, 3, false, 0, false, 512, 0);
+        TracingSettings settings = new TracingSettings(samples, windows, 0, 3, false, 0, false, 512, 0, false);
         double sigma = ref.get("noise_sigma").asDouble();
         NoiseSource replay = (s, positions, width, scale) -> {
             float[] out = new float[s * positions * width];
