@@ -4,6 +4,8 @@
 'use strict';
 (function () {
   const METRICS = ['rewrite', 'paraphrase', 'neighborhood', 'overall'];
+  const PROBLEMS = ['error_injection', 'tracing_reversal', 'fact_erasure', 'fact_amplification', 'fact_forcing'];
+  const METHODS_ORDER = ['rome', 'memit', 'ft-1', 'ft-5'];
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const POLL_MS = 2000;
   const WAITING = 'waiting for results…';
@@ -209,6 +211,7 @@
     const sample = group ? currentSample(group) : null;
     drawScatter($('scatter-chart'), analysis, metric, sample);
     renderR2($('r2'), group, metric);
+    renderPaperTable($('paper-table'), group, metric);
     renderPerLayer($('per-layer'), analysis, metric);
     renderComparison();
   }
@@ -522,6 +525,34 @@
     ['p_value', 'p-value of the gain', (a) => pValue(a.gain_test.p_value)],
     ['correlation', 'correlation r (score, tracing)', (a) => fixed(a.correlation, 3)],
   ];
+
+  /** Every method × problem of the run shown, one row each, the selected metric's fits: the layout of the paper's table. */
+  function renderPaperTable(table, group, metric) {
+    const sel = state.selection;
+    const rows = editGroups().filter((g) => sameRun(g, sel) && g.analysis && g.analysis[metric]);
+    $('paper-table-caption').textContent = rows.length ? `· ${sel.model} ${sel.version} · ${metric} score` : '';
+    if (!rows.length) {
+      table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { class: 'na', 'data-empty': 'true' }, WAITING))));
+      return;
+    }
+    rows.sort((a, b) => PROBLEMS.indexOf(a.problem) - PROBLEMS.indexOf(b.problem) || METHODS_ORDER.indexOf(a.method) - METHODS_ORDER.indexOf(b.method));
+    const head = el('tr', {}, ['problem', 'method', 'n', 'R² layer', 'R² tracing', 'R² both', 'gain', 'F-test p'].map((h) => el('th', {}, h)));
+    const body = rows.map((g) => {
+      const a = g.analysis[metric];
+      const selected = group && g.method === group.method && g.problem === group.problem;
+      const row = el('tr', { class: selected ? 'selected' : null, 'data-method': g.method, 'data-problem': g.problem },
+        el('td', {}, g.problem.replace(/_/g, ' ')), el('td', {}, g.method), el('td', {}, count(a.observations)),
+        el('td', {}, fixed(a.layer_r2, 3)), el('td', {}, fixed(a.tracing_r2, 3)), el('td', {}, fixed(a.both_r2, 3)),
+        el('td', {}, signed(a.gain, 3)), el('td', {}, pValue(a.gain_test.p_value)));
+      row.addEventListener('click', () => {
+        sel.method = g.method;
+        sel.problem = g.problem;
+        scheduleRender();
+      });
+      return row;
+    });
+    table.replaceChildren(el('thead', {}, head), el('tbody', {}, body));
+  }
 
   function renderR2(table, group, selected) {
     const metrics = group ? METRICS.filter((m) => group.analysis && group.analysis[m]) : [];

@@ -66,7 +66,7 @@ public class EditStudyCommand implements Runnable {
     @Option(names = "--layers", split = ",", description = "layers to edit (default: the protocol's, all without one)")
     int[] layers;
 
-    @Option(names = "--config", description = "testbed, gpt-j, gpt2-xl or a JSON file (default: the protocol's, testbed without one)")
+    @Option(names = "--config", description = "testbed, gpt-j, gpt2-xl, paper-gpt-j, paper-gpt2-xl or a JSON file (default: the protocol's, testbed without one)")
     String config;
 
     @Option(names = "--known-continuation", description = "analyse only facts whose true object is in the model's greedy continuation "
@@ -132,7 +132,7 @@ public class EditStudyCommand implements Runnable {
             System.err.printf("protocol %s: methods %s, problems %s, layers %s, tracing %s%n", p.name(), methodList, problemList,
                     java.util.Arrays.toString(editLayers), tracing);
             // σ from the subjects of the facts studied (the model's own by default), as the service does.
-            double sigma = ModelSource.noiseSigma(lm, all, tracing.noiseFactor(), System.err::println);
+            double sigma = !Double.isNaN(p.noiseSigma()) ? p.noiseSigma() : ModelSource.noiseSigma(lm, all, tracing.noiseFactor(), System.err::println);
             KeyStatistics statistics = methodList.stream().anyMatch(EditingMethod::needsKeyStatistics)
                     ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
             EditingConfig editing = p.editing(p.editingConfig(config));
@@ -212,6 +212,24 @@ public class EditStudyCommand implements Runnable {
         }
     }
 
+    /** The paper's R² table (the authors' data-analysis.ipynb writes the same columns), a block per score. */
+    private static void printR2Table(List<StudySummary> summaries) {
+        for (String metric : StudySummary.METRICS) {
+            System.out.printf("%n%s score R² (%s ~ layer, ~ tracing, ~ layer + layer × tracing; gain and its F-test)%n"
+                    + "%-19s %-6s %6s %8s %8s %8s %8s %9s%n", metric, metric, "problem", "method", "edits", "layer", "tracing", "both",
+                    "gain", "F p");
+            for (StudySummary s : summaries) {
+                StudySummary.MetricFit f = s.metrics().get(StudySummary.METRICS.indexOf(metric));
+                System.out.printf("%-19s %-6s %6d %8.3f %8.3f %8.3f %+8.3f %9s%n", s.problem(), s.method(), f.fit().observations(),
+                        f.fit().layerR2(), f.fit().tracingR2(), f.fit().bothR2(), f.fit().gain(), pValue(f.gainTest().pValue()));
+            }
+        }
+    }
+
+    private static String pValue(double p) {
+        return Double.isNaN(p) ? "—" : p < 1e-4 ? "<1e-4" : String.format("%.4f", p);
+    }
+
     private static String figure(PairedBootstrap.Interval i) {
         return String.format("%.3f [%.3f, %.3f]  ", i.mean(), i.low(), i.high());
     }
@@ -237,9 +255,10 @@ public class EditStudyCommand implements Runnable {
                     b.layer(), b.rewrite(), b.paraphrase(), b.neighborhood(), s.fit().layerR2(), s.fit().tracingR2(),
                     s.fit().bothR2(), s.fit().gain());
         }
+        printR2Table(summaries);
         if (png != null) {
             try {
-                StudyFigure.write(summaries, png);
+                StudyFigure.write(summaries, results, png);
                 System.err.println("figure: " + png);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + png + ": " + e.getMessage(), e);

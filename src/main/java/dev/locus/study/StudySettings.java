@@ -88,7 +88,7 @@ public record StudySettings(Model model, String protocol, Edits edits, Tracing t
     }
 
     /**
-     * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl) or a JSON file; null = the protocol's
+     * @param config   editing hyperparameters: a preset name (testbed, gpt-j, gpt2-xl, paper-gpt-j, paper-gpt2-xl) or a JSON file; null = the protocol's
      * @param corpus   text file (one passage per line) for ROME/MEMIT key statistics (null: the model's own corpus.txt)
      * @param cacheDir where key statistics are cached
      * @param batchRows row budget of a fact's batched value optimisations ({@link EditingStudy}), 0 = one edit at a time;

@@ -4,6 +4,7 @@ import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.stats.LayerRegression;
+import dev.locus.stats.LayerStatistics;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -14,13 +15,20 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The study's result for one method × problem: mean scores and mean tracing value by edited
- * layer (successful edits only), and the R² of rewrite score ~ layer, ~ tracing, ~ both.
+ * layer (successful edits only), and per score the R² of score ~ layer, ~ tracing, ~ both with the
+ * F-test of the gain (a row of the paper's table; {@link #fit} is the rewrite score's).
  */
 public record StudySummary(String method, String problem, int facts, int edits, int failed, List<LayerMeans> layers,
-                           LayerRegression.Fit fit) {
+                           LayerRegression.Fit fit, List<MetricFit> metrics) {
+
+    /** The scores regressed, as the authors' analysis does (rewrite, paraphrase, neighbourhood). */
+    public static final List<String> METRICS = List.of("rewrite", "paraphrase", "neighborhood");
 
     public record LayerMeans(int layer, int edits, double rewrite, double paraphrase, double neighborhood, double overall,
                              double tracing) {}
+
+    /** One score's three fits (batch least squares) and the F-test of the gain (from the streaming statistics' sums). */
+    public record MetricFit(String metric, LayerRegression.Fit fit, LayerStatistics.GainTest gainTest) {}
 
     /** One summary per method × problem present, methods in {@link EditingMethod} order, problems in table order. */
     public static List<StudySummary> of(Collection<EditResult> results, int layerCount) {
@@ -44,10 +52,28 @@ public record StudySummary(String method, String problem, int facts, int edits, 
                         mean(at, EditResult::neighborhoodScore), mean(at, EditResult::overallScore), mean(at, EditResult::tracingValue)));
             }
         }
-        LayerRegression.Fit fit = LayerRegression.fit(ok.stream()
-                .map(r -> new LayerRegression.Observation(r.layer(), r.tracingValue(), r.rewriteScore())).toList(), layerCount);
+        List<MetricFit> metrics = new ArrayList<>();
+        for (String metric : METRICS) {
+            ToDoubleFunction<EditResult> score = score(metric);
+            // e.g. no paraphrase score for a fact without paraphrases
+            List<LayerRegression.Observation> points = ok.stream()
+                    .map(r -> new LayerRegression.Observation(r.layer(), r.tracingValue(), score.applyAsDouble(r)))
+                    .filter(o -> Double.isFinite(o.tracing()) && Double.isFinite(o.score())).toList();
+            LayerStatistics statistics = new LayerStatistics();
+            points.forEach(o -> statistics.add(o.layer(), o.tracing(), o.score()));
+            metrics.add(new MetricFit(metric, LayerRegression.fit(points, layerCount), statistics.analyse().gainTest()));
+        }
         int facts = (int) results.stream().map(EditResult::factId).distinct().count();
-        return new StudySummary(method, problem, facts, results.size(), results.size() - ok.size(), layers, fit);
+        return new StudySummary(method, problem, facts, results.size(), results.size() - ok.size(), layers, metrics.get(0).fit(), metrics);
+    }
+
+    private static ToDoubleFunction<EditResult> score(String metric) {
+        return switch (metric) {
+            case "rewrite" -> EditResult::rewriteScore;
+            case "paraphrase" -> EditResult::paraphraseScore;
+            case "neighborhood" -> EditResult::neighborhoodScore;
+            default -> throw new IllegalArgumentException("no score " + metric);
+        };
     }
 
     /** The layer with the highest mean rewrite score (the study's "best layer"). */

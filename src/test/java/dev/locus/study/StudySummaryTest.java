@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.locus.editing.EditResult;
 import dev.locus.figures.StudyFigure;
 import dev.locus.stats.LayerRegression;
+import dev.locus.stats.LayerStatistics;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,16 +65,26 @@ class StudySummaryTest {
                 .filter(r -> r.method().equals("rome") && r.problem().equals("error_injection") && r.status().equals("ok")).toList();
         LayerRegression.Fit expected = LayerRegression.fit(ok.stream()
                 .map(r -> new LayerRegression.Observation(r.layer(), r.tracingValue(), r.rewriteScore())).toList(), 4);
-        assertEquals(expected, StudySummary.of(results(), 4).get(0).fit());
+        StudySummary injection = StudySummary.of(results(), 4).get(0);
+        assertEquals(expected, injection.fit());
+        assertEquals(StudySummary.METRICS, injection.metrics().stream().map(StudySummary.MetricFit::metric).toList());
+        // The F-test of the same gain from the streaming statistics' sums, as the aggregator computes it.
+        LayerStatistics streamed = new LayerStatistics();
+        ok.forEach(r -> streamed.add(r.layer(), r.tracingValue(), r.rewriteScore()));
+        assertEquals(streamed.analyse().gainTest(), injection.metrics().get(0).gainTest());
+        assertEquals(expected.gain(), streamed.analyse().gain(), 1e-9);
+        LayerRegression.Fit paraphrase = LayerRegression.fit(ok.stream()
+                .map(r -> new LayerRegression.Observation(r.layer(), r.tracingValue(), r.paraphraseScore())).toList(), 4);
+        assertEquals(paraphrase, injection.metrics().get(1).fit());
     }
 
     @Test
-    void theFigureHasAPanelPerMethodAndProblem(@TempDir Path dir) throws Exception {
+    void theFigureHasCurvesAndAScatterPerMethodAndProblemAndTheR2Table(@TempDir Path dir) throws Exception {
         Path png = dir.resolve("figure/study.png");
-        StudyFigure.write(StudySummary.of(results(), 4), png);
+        StudyFigure.write(StudySummary.of(results(), 4), results(), png);
         BufferedImage image = ImageIO.read(png.toFile());
         assertTrue(Files.size(png) > 1000);
-        assertEquals(2 * 450, image.getWidth());  // columns: rome, ft-1
-        assertEquals(3 * 330, image.getHeight()); // rows: error injection, erasure, forcing
+        assertEquals(2 * 2 * 450, image.getWidth());  // columns: rome, ft-1, each its curves and its scatter
+        assertEquals(3 * 330 + (3 + 3) * 18, image.getHeight()); // rows: error injection, erasure, forcing; the R² table
     }
 }

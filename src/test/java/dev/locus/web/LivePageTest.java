@@ -175,6 +175,33 @@ class LivePageTest {
             assertPrinted(shown.get(metric + "/f").replaceAll(" \\(.*", ""), a.get("gain_test").get("f").asDouble(), metric + " F");
         }
 
+        // The paper's table: a row per method × problem of the run shown, the selected (rewrite) score's fits.
+        List<JsonNode> run = new ArrayList<>();
+        stats.get("groups").forEach(g -> {
+            if (!g.get("method").asText().equals("*") && g.get("model").equals(group.get("model"))
+                    && g.get("model_version").equals(group.get("model_version")) && g.get("grid_id").equals(group.get("grid_id"))
+                    && g.get("analysis").has("rewrite")) {
+                run.add(g);
+            }
+        });
+        String paper = element(dom, "table", "data-table", "paper");
+        Matcher paperRow = Pattern.compile("<tr\\b[^>]*data-method=\"([^\"]+)\"[^>]*data-problem=\"([^\"]+)\"[^>]*>(.*?)</tr>").matcher(paper);
+        int rows = 0;
+        while (paperRow.find()) {
+            rows++;
+            JsonNode g = run.stream().filter(x -> x.get("method").asText().equals(paperRow.group(1))
+                    && x.get("problem").asText().equals(paperRow.group(2))).findFirst().orElseThrow();
+            JsonNode a = g.get("analysis").get("rewrite");
+            List<String> cells = cells(paperRow.group(3));
+            assertEquals(a.get("observations").asLong(), Long.parseLong(cells.get(2).replace(",", "")));
+            String[] figures = {"layer_r2", "tracing_r2", "both_r2", "gain"};
+            for (int i = 0; i < figures.length; i++) {
+                assertPrinted(cells.get(3 + i), a.get(figures[i]).asDouble(), "paper table " + figures[i]);
+            }
+            assertPrinted(cells.get(7), a.get("gain_test").get("p_value").asDouble(), "paper table p-value");
+        }
+        assertEquals(run.size(), rows, "one row per method × problem of the run");
+
         JsonNode progress = stats.get("progress");
         for (String figure : List.of("received", "completed", "in_flight", "rejected")) {
             String value = element(dom, "span", "data-progress", figure).replaceAll("<[^>]*>", "").replace(",", "");
