@@ -65,21 +65,28 @@ public final class TraceAverage {
         return layers == 0 ? "a trace of no layers" : null;
     }
 
-    /** Adds one fact's trace. */
-    public void add(TraceJson trace) {
+    /** Why {@code trace} cannot join this average ({@link #problem}, or another number of layers), or null if it can. */
+    public String problemWith(TraceJson trace) {
         String problem = problem(trace);
+        if (problem == null && layers >= 0 && trace.localization().length != layers) {
+            problem = "a trace of " + trace.localization().length + " layers among traces of " + layers;
+        }
+        return problem;
+    }
+
+    /** Adds one fact's trace; nothing changes when it cannot join ({@link #problemWith}). */
+    public void add(TraceJson trace) {
+        String problem = problemWith(trace);
         if (problem != null) {
             throw new IllegalArgumentException(problem);
         }
-        int traceLayers = trace.localization().length;
         if (layers < 0) {
+            int traceLayers = trace.localization().length;
             layers = traceLayers;
             peaks = new long[layers];
             for (TraceKind kind : TraceKind.values()) {
                 restoredSums.put(kind, new double[GROUPS][layers]);
             }
-        } else if (traceLayers != layers) {
-            throw new IllegalArgumentException("a trace of " + traceLayers + " layers among traces of " + layers);
         }
         for (TraceKind kind : TraceKind.values()) {
             double[][] groups = TokenGroup.groupRows(trace.restored().get(kind.label()), trace.subjectStart(), trace.subjectEnd());

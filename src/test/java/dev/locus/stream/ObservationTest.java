@@ -24,8 +24,11 @@ class ObservationTest {
         for (ResultEvent event : ResultEventJsonTest.examples()) {
             read.add(Observation.read(JSON.writeValueAsString(event)));
         }
-        assertEquals(List.of(Observation.Kind.TRACE, Observation.Kind.EDIT, Observation.Kind.FAILED_EDIT, Observation.Kind.SKIPPED),
-                read.stream().map(Observation::kind).toList());
+        assertEquals(List.of(Observation.Kind.TRACE, Observation.Kind.EDIT, Observation.Kind.FAILED_EDIT, Observation.Kind.SKIPPED,
+                Observation.Kind.TRACE, Observation.Kind.SKIPPED), read.stream().map(Observation::kind).toList());
+        assertEquals(List.of(false, false, false, false, true, true), read.stream().map(Observation::traceOnly).toList());
+        assertNull(read.get(0).trace());
+        assertEquals(List.of("The", " Eiffel"), read.get(4).trace().tokens());
         assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "*", "*"), read.get(0).group());
         assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "rome", "error_injection"), read.get(1).group());
         assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "memit", "error_injection"), read.get(2).group());
@@ -40,6 +43,11 @@ class ObservationTest {
         assertEquals(1, rome.edits());
         assertEquals(1, rome.analysis().get("neighborhood").observations());
         assertEquals(List.of(read.get(1).point()), rome.latest());
+        StatsState.GroupView model = state.view().stream().filter(g -> g.method().equals("*")).findFirst().orElseThrow();
+        assertEquals(2, model.traced());
+        assertEquals(2, model.skipped());
+        assertEquals(1, model.traceOnly().facts(), "the trace-only fact's trace, once");
+        assertEquals(1, model.traceOnly().notAnalysed());
     }
 
     /**
@@ -95,6 +103,10 @@ class ObservationTest {
                 "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
                 "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"," + edit.replace("\"method\":\"rome\",", "") + "}",
                 "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"," + edit.replace("3", "-1") + "}",
+                "{\"type\":\"trace\",\"trace_only\":true,\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}", // no trace
+                "{\"type\":\"trace\",\"trace_only\":true,\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\","
+                        + "\"trace\":{\"tokens\":[\"a\"],\"subject_start\":0,\"subject_end\":1,\"localization\":[0.5],"
+                        + "\"restored\":{\"hidden\":[[0.1]],\"mlp\":[[0.1, 0.2]],\"attn\":[[0.1]]}}}", // a grid of other layers
                 "[1, 2]")) {
             assertThrows(Observation.Unreadable.class, () -> Observation.read(json), json);
         }
