@@ -1,5 +1,6 @@
 package dev.locus.stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,9 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.study.ResultEvent;
+import dev.locus.tracing.TokenGroup;
+import dev.locus.tracing.TraceAverage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Results read once into what the aggregator counts; what it cannot count is unreadable, never a group of its own. */
@@ -66,6 +70,38 @@ class ObservationTest {
                 {"type":"skipped","id":"00000000000000ff","model":"m","model_fingerprint":"fedcba9876543210","grid_id":"g"}""");
         assertEquals(Observation.Kind.SKIPPED, old.kind());
         assertEquals(new StatsState.GroupKey("m", "fedcba9876543210", "g", "*", "*"), old.group());
+    }
+
+    /**
+     * A trace-only fact's trace joins its model group's average once, however often it is delivered, and the average survives
+     * a snapshot: the example's trace ("The Eiffel", subject [1, 2), p_corrupt 0.05) by hand.
+     */
+    @Test
+    void traceOnlyAverageCountsOnceAndSurvivesASnapshot() throws Exception {
+        String traceOnly = JSON.writeValueAsString(ResultEventJsonTest.examples().get(4));
+        String skipped = JSON.writeValueAsString(ResultEventJsonTest.examples().get(5));
+        StatsState state = new StatsState();
+        assertTrue(state.add(Observation.read(traceOnly)));
+        assertFalse(state.add(Observation.read(traceOnly)), "a redelivered trace counts once");
+        assertTrue(state.add(Observation.read(skipped)));
+        TraceAverage.Summary average = state.view().get(0).traceOnly();
+        assertEquals(1, average.facts());
+        assertEquals(1, average.notAnalysed());
+        double[][] mlp = average.effect().get("mlp"); // restored mlp [[0.1, 0.2], [0.3, 0.4]]: the subject is token 1
+        for (TokenGroup group : List.of(TokenGroup.FIRST_SUBJECT, TokenGroup.LAST_SUBJECT, TokenGroup.LAST)) {
+            assertArrayEquals(new double[] {0.3 - 0.05, 0.4 - 0.05}, mlp[group.ordinal()], 1e-12, group.label());
+        }
+        for (TokenGroup group : List.of(TokenGroup.MIDDLE_SUBJECT, TokenGroup.FIRST_SUBSEQUENT, TokenGroup.FURTHER)) {
+            assertNull(mlp[group.ordinal()], group.label());
+        }
+        assertArrayEquals(new long[] {0, 1}, average.peakLayers(), "localization [0.3, 0.6] peaks at layer 1");
+        assertEquals(1.0, average.meanPeakLayer());
+
+        StatsState restored = new StatsState();
+        String snapshot = JSON.writeValueAsString(state.snapshots("a", Map.of(), "now").values().iterator().next());
+        restored.restore(JSON.readValue(snapshot, StatsState.GroupSnapshot.class));
+        assertFalse(restored.add(Observation.read(traceOnly)), "counted before the snapshot");
+        assertEquals(JSON.writeValueAsString(state.view()), JSON.writeValueAsString(restored.view()));
     }
 
     /** Two versions of one model, and two grids of one version, are four groups: never pooled. */
