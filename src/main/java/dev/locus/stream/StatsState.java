@@ -128,14 +128,15 @@ public final class StatsState {
         if (group.counted.contains(result.id())) {
             return false;
         }
-        if (result.traceOnly() && group.traceOnly == null) {
-            group.traceOnly = new TraceAverage();
-        }
-        String unfit = result.trace() == null ? null : group.traceOnly.problemWith(result.trace());
+        String unfit = result.trace() == null ? null
+                : group.traceOnly == null ? TraceAverage.problem(result.trace()) : group.traceOnly.problemWith(result.trace());
         if (unfit != null) {
             throw new IllegalArgumentException(unfit);
         }
         group.counted.add(result.id());
+        if (result.traceOnly() && group.traceOnly == null) {
+            group.traceOnly = new TraceAverage();
+        }
         revision++;
         if (result.knowledge() != null && result.factId() != null) {
             group.knowledge.put(result.factId(), result.knowledge());
