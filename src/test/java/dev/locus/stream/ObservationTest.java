@@ -104,6 +104,21 @@ class ObservationTest {
         assertEquals(JSON.writeValueAsString(state.view()), JSON.writeValueAsString(restored.view()));
     }
 
+    /** A trace-only trace of other layers than its group's (no worker of one version writes one) is refused, changing nothing. */
+    @Test
+    void aTraceOnlyTraceOfOtherLayersIsRefusedBeforeItCounts() throws Exception {
+        StatsState state = new StatsState();
+        assertTrue(state.add(Observation.read(JSON.writeValueAsString(ResultEventJsonTest.examples().get(4)))));
+        String before = JSON.writeValueAsString(state.view());
+        Observation threeLayers = Observation.read("""
+                {"type":"trace","trace_only":true,"id":"00000000000000ff","model":"testbed","model_version":"v1","grid_id":"%s",
+                 "trace":{"tokens":["a"],"subject_start":0,"subject_end":1,"localization":[0.1,0.2,0.3],
+                 "restored":{"hidden":[[0.1,0.2,0.3]],"mlp":[[0.1,0.2,0.3]],"attn":[[0.1,0.2,0.3]]}}}""".formatted(GRID));
+        assertEquals("a trace of 3 layers among traces of 2", assertThrows(IllegalArgumentException.class, () -> state.add(threeLayers)).getMessage());
+        assertEquals(before, JSON.writeValueAsString(state.view()));
+        assertThrows(IllegalArgumentException.class, () -> state.add(threeLayers), "not counted, so refused again rather than a duplicate");
+    }
+
     /** Two versions of one model, and two grids of one version, are four groups: never pooled. */
     @Test
     void versionsAndGridsAreNeverPooled() throws Exception {
