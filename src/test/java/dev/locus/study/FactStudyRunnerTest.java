@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.locus.SharedFiles;
 import dev.locus.facts.Fact;
+import dev.locus.facts.FactFiles;
 import dev.locus.testbed.Testbed;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,6 +72,29 @@ class FactStudyRunnerTest {
         ResultEvent.Skipped s = assertInstanceOf(ResultEvent.Skipped.class, skipped.get(0));
         assertEquals(Boolean.TRUE, s.traceOnly());
         assertNotEquals(trace.id(), s.id());
+    }
+
+    /**
+     * Real known_1000 records through the study on the testbed: its invented world does not know them, so each is one
+     * trace-only skipped event, with no error and no edit.
+     */
+    @Test
+    void romeKnownFactsOnTheTestbedAreNotAnalysed() throws Exception {
+        List<Fact> known = FactFiles.read(SharedFiles.require("data/known_1000.json")).subList(0, 3);
+        StudySettings settings = new StudySettings(new StudySettings.Model(Path.of("testbed"), null, "v1", "cpu"),
+                new StudySettings.Edits(List.of("ft-1"), List.of("error_injection"), new int[] {0}),
+                new StudySettings.Tracing(3, 1, Map.of(), Double.NaN, null, 0.02),
+                new StudySettings.Editing("testbed", null, Path.of("target", "locus-cache")));
+        try (FactStudyRunner runner = FactStudyRunner.open(settings, message -> {})) {
+            for (Fact fact : known) {
+                List<ResultEvent> events = new ArrayList<>();
+                runner.run(fact, events::add);
+                assertEquals(1, events.size(), fact.id() + ": " + events);
+                ResultEvent.Skipped skipped = assertInstanceOf(ResultEvent.Skipped.class, events.get(0), fact.id());
+                assertEquals(Boolean.TRUE, skipped.traceOnly());
+                assertEquals(fact.id(), skipped.factId());
+            }
+        }
     }
 
     /** {@code fact} without its counterfactual and neighbours, with {@code targetTrue} instead of its own if given. */
