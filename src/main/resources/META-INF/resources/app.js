@@ -214,6 +214,48 @@
     renderPaperTable($('paper-table'), group, metric);
     renderPerLayer($('per-layer'), analysis, metric);
     renderComparison();
+    renderTraceOnly(stats);
+  }
+
+  // ---------- trace-only facts ----------
+
+  // The darkest colour of each kind, as in the ROME figures and the trace command's heatmaps (Purples, Greens, Reds).
+  const KIND_RGB = { hidden: [63, 0, 125], mlp: [0, 68, 27], attn: [103, 0, 13] };
+
+  function renderTraceOnly(stats) {
+    const sel = state.selection;
+    const perModel = (stats.groups || []).find((g) => g.method === '*' && sameRun(g, sel));
+    const average = perModel ? perModel.trace_only : null;
+    const grids = $('trace-only-grids');
+    if (!average || !(num(average.facts) > 0)) {
+      $('trace-only-caption').textContent = average ? `· ${count(average.not_analysed)} not analysed` : '';
+      grids.replaceChildren(el('p', { class: 'na', 'data-empty': 'true' }, 'no trace-only fact traced yet (POST ROME known facts, known_1000 records, to /api/facts)'));
+      $('peak-layers').replaceChildren();
+      return;
+    }
+    $('trace-only-caption').textContent = `· ${count(average.facts)} facts traced, ${count(average.not_analysed)} not analysed · mean peak layer ${fixed(average.mean_peak_layer, 2)}`;
+    const layers = Array.from({ length: num(average.layers) }, (_, l) => l);
+    grids.replaceChildren(...Object.entries(average.effect).map(([kind, rows]) => {
+      const top = Math.max(1e-12, ...rows.flat().map(num).filter(Number.isFinite));
+      const [r, g, b] = KIND_RGB[kind] || [31, 41, 51];
+      return el('table', { 'data-kind': kind },
+        el('caption', {}, kind),
+        el('thead', {}, el('tr', {}, el('th', {}, 'token group'), layers.map((l) => el('th', {}, String(l))))),
+        el('tbody', {}, rows.map((values, i) => el('tr', { 'data-group': average.token_groups[i] },
+          el('th', { scope: 'row' }, average.token_groups[i]),
+          layers.map((l) => {
+            const v = values ? num(values[l]) : NaN;
+            if (!Number.isFinite(v)) return el('td', { class: 'na' }, '—');
+            const alpha = Math.max(0, Math.min(1, v / top));
+            return el('td', { class: 'cell', 'data-layer': l, title: `${kind} · ${average.token_groups[i]} · layer ${l}: ${fixed(v, 4)}`,
+              style: `background: rgba(${r}, ${g}, ${b}, ${alpha.toFixed(3)}); color: ${alpha > 0.55 ? '#fff' : 'inherit'}` }, fixed(v, 2));
+          })))));
+    }));
+    $('peak-layers').replaceChildren(
+      el('caption', {}, 'Facts by tracing peak layer'),
+      el('thead', {}, el('tr', {}, el('th', {}, 'layer'), layers.map((l) => el('th', {}, String(l))))),
+      el('tbody', {}, el('tr', {}, el('th', { scope: 'row' }, 'facts'),
+        layers.map((l) => el('td', { 'data-layer': l }, count(average.peak_layers[l]))))));
   }
 
   // ---------- version comparison ----------

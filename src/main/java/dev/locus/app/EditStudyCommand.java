@@ -153,7 +153,8 @@ public class EditStudyCommand implements Runnable {
                 writer.flush(); // a fact's results are on disk once its progress line is printed
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 System.err.printf("fact %d/%d %s%s  %.0fs, ETA %.0fs%n", i + 1, facts.size(), facts.get(i).id(),
-                        outcome instanceof TraceOutcome.NotAnalysed n ? " not analysed: " + n.reason() : "",
+                        outcome instanceof TraceOutcome.NotAnalysed n ? " not analysed: " + n.reason()
+                                : facts.get(i).traceOnly() ? " trace-only: traced, not edited" : "",
                         elapsed, elapsed / (i + 1) * (facts.size() - i - 1));
             }
             report(results, lm.dimensions().layers());

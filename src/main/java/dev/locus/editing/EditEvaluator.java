@@ -34,7 +34,12 @@ public final class EditEvaluator {
     public Setup setup(Fact fact, EditingProblem problem) {
         SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenizer().encode(fact.subject()).length() + 2, lm.dimensions().width());
         String target = switch (problem) {
-            case ERROR_INJECTION -> fact.targetNew();
+            case ERROR_INJECTION -> {
+                if (fact.traceOnly()) { // e.g. a ROME known fact: there is nothing to inject
+                    throw new IllegalArgumentException("error injection needs a counterfactual target; fact " + fact.id() + " is trace-only");
+                }
+                yield fact.targetNew();
+            }
             case TRACING_REVERSAL -> noisedGreedy(fact, noise);
             default -> fact.targetTrue();
         };

@@ -27,10 +27,12 @@ import java.util.function.Function;
 /**
  * Turns untrusted bytes (a Kafka message, an HTTP body) into a {@link Fact}, or into a rejection
  * with a stable reason code the caller can put on a dead-letter record. It never throws on bad
- * input. Three forms are accepted: Locus's own ({@code schemas/fact.schema.json}) and the canonical
- * and reduced CounterFact records ({@code schemas/counterfact.schema.json}). CounterFact records
- * become facts with id {@code cf-<case_id>}; in every form, targets lose surrounding whitespace,
- * as Locus writes them without the leading space.
+ * input. Four forms are accepted: Locus's own ({@code schemas/fact.schema.json}), the canonical
+ * and reduced CounterFact records ({@code schemas/counterfact.schema.json}) and ROME's known facts
+ * ({@code schemas/known-fact.schema.json}). CounterFact records become facts with id {@code cf-<case_id>};
+ * known facts become trace-only facts ({@link Fact#traceOnly()}) with id {@code known-<known_id>} and
+ * their attribute as the true object. In every form, targets lose surrounding whitespace, as Locus
+ * writes them without the leading space.
  *
  * <p>Instances are immutable and safe to share between threads.
  */
@@ -66,6 +68,8 @@ public final class FactIntake {
         public static final String LOCUS = "locus";
         public static final String COUNTERFACT = "counterfact";
         public static final String COUNTERFACT_REDUCED = "counterfact-reduced";
+        /** ROME's known_1000 records: trace-only facts. */
+        public static final String KNOWN = "known";
 
         private Format() {}
     }
@@ -129,6 +133,7 @@ public final class FactIntake {
     private final Schema locusSchema;
     private final Schema canonicalSchema;
     private final Schema reducedSchema;
+    private final Schema knownSchema;
 
     public FactIntake(Limits limits) {
         this.limits = limits;
@@ -138,6 +143,7 @@ public final class FactIntake {
         this.locusSchema = load(registry, "classpath:schemas/fact.schema.json");
         this.canonicalSchema = load(registry, "classpath:schemas/counterfact.schema.json#/$defs/canonical");
         this.reducedSchema = load(registry, "classpath:schemas/counterfact.schema.json#/$defs/reduced");
+        this.knownSchema = load(registry, "classpath:schemas/known-fact.schema.json");
     }
 
     private static Schema load(SchemaRegistry registry, String location) {
@@ -230,7 +236,8 @@ public final class FactIntake {
 
     /**
      * The fact in Locus's snake_case form, valid against {@code fact.schema.json} for any fact this
-     * class accepted; {@link #accept} reads it back to the same fact.
+     * class accepted; {@link #accept} reads it back to the same fact. A trace-only fact says so
+     * ({@code trace_only}), since in Locus's form a missing target_new is an error, not a marker.
      */
     public static String json(Fact fact) {
         return json(fact, List.of());
@@ -239,6 +246,9 @@ public final class FactIntake {
     /** As {@link #json(Fact)}, with the models that should evaluate it (none: every model). */
     public static String json(Fact fact, List<String> models) {
         ObjectNode node = WRITER.valueToTree(fact);
+        if (fact.traceOnly()) {
+            node.put("trace_only", true);
+        }
         if (!models.isEmpty()) {
             node.set("models", WRITER.valueToTree(models));
         }
@@ -257,13 +267,16 @@ public final class FactIntake {
         if (node.has("case_id")) {
             return check(node, reducedSchema, Format.COUNTERFACT_REDUCED, FactIntake::fromReduced);
         }
+        if (node.has("known_id")) {
+            return check(node, knownSchema, Format.KNOWN, FactIntake::fromKnown);
+        }
         if (node.has("id") || node.has("target_true")) {
             return check(node, locusSchema, Format.LOCUS, FactIntake::fromLocus);
         }
         List<String> fields = new ArrayList<>();
         node.fieldNames().forEachRemaining(fields::add);
         return new Rejected(Reason.UNKNOWN_FORMAT, truncate(
-                "neither a Locus fact (no id or target_true) nor a CounterFact record (no case_id); fields: "
+                "neither a Locus fact (no id or target_true), a CounterFact record (no case_id) nor a ROME known fact (no known_id); fields: "
                         + String.join(", ", fields)));
     }
 
@@ -311,7 +324,7 @@ public final class FactIntake {
         if (fact.targetTrue().isEmpty()) {
             return "target_true is blank";
         }
-        if (fact.targetNew().isEmpty()) {
+        if (fact.targetNew() != null && fact.targetNew().isEmpty()) {
             return "target_new is blank";
         }
         for (int i = 0; i < fact.neighborhoodPrompts().size(); i++) {
@@ -351,7 +364,7 @@ public final class FactIntake {
                 node.get("subject").asText(),
                 node.get("prompt").asText(),
                 node.get("target_true").asText().strip(),
-                node.get("target_new").asText().strip(),
+                node.has("target_new") ? node.get("target_new").asText().strip() : null, // absent exactly when trace_only
                 strings(node.path("paraphrase_prompts")),
                 neighbors,
                 textOrNull(node.get("relation_id")));
@@ -386,6 +399,19 @@ public final class FactIntake {
                 List.of(node.get("rephrase_prompt").asText()),
                 List.of(new Fact.Neighbor(node.get("locality_prompt").asText(), node.get("locality_ground_truth").asText().strip())),
                 null);
+    }
+
+    /** No counterfactual: the fact is traced, never edited. */
+    private static Fact fromKnown(JsonNode node) {
+        return new Fact(
+                "known-" + node.get("known_id").bigIntegerValue(),
+                node.get("subject").asText(),
+                node.get("prompt").asText(),
+                node.get("attribute").asText().strip(),
+                null,
+                List.of(),
+                List.of(),
+                textOrNull(node.get("relation_id")));
     }
 
     /** The schema's "integer" admits 7.0 too; bigIntegerValue writes both as 7. */

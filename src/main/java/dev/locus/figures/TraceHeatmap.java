@@ -1,6 +1,9 @@
 package dev.locus.figures;
 
 import dev.locus.tracing.CausalTrace;
+import dev.locus.tracing.TokenGroup;
+import dev.locus.tracing.TraceAverage;
+import dev.locus.tracing.TraceJson;
 import dev.locus.tracing.TraceKind;
 import java.awt.Color;
 import java.awt.Dimension;
@@ -46,67 +49,6 @@ public final class TraceHeatmap {
 
     private TraceHeatmap() {}
 
-    /**
-     * The token groups of the ROME paper's average figure, in display order. As there, groups may
-     * share a row: a one-token subject is both its first and last token, and with one token after
-     * the subject that token is both the first subsequent and the last token.
-     */
-    public enum TokenGroup {
-        FIRST_SUBJECT("first subject token"),
-        MIDDLE_SUBJECT("middle subject tokens"),
-        LAST_SUBJECT("last subject token"),
-        FIRST_SUBSEQUENT("first subsequent token"),
-        FURTHER("further tokens"),
-        LAST("last token");
-
-        private final String label;
-
-        TokenGroup(String label) {
-            this.label = label;
-        }
-
-        public String label() {
-            return label;
-        }
-
-        /** Rows [from, to) of this group in a prompt of {@code length} tokens with the subject at [start, end); empty where the prompt has none. */
-        public int[] rows(int subjectStart, int subjectEnd, int length) {
-            return switch (this) {
-                case FIRST_SUBJECT -> span(subjectStart, subjectStart + 1);
-                case MIDDLE_SUBJECT -> span(subjectStart + 1, subjectEnd - 1);
-                case LAST_SUBJECT -> span(subjectEnd - 1, subjectEnd);
-                case FIRST_SUBSEQUENT -> span(subjectEnd, Math.min(subjectEnd + 1, length));
-                case FURTHER -> span(subjectEnd + 1, length - 1);
-                case LAST -> span(length - 1, length);
-            };
-        }
-
-        private static int[] span(int from, int to) {
-            return new int[] {from, Math.max(from, to)};
-        }
-    }
-
-    /**
-     * One fact's [token][layer] grid reduced to [group][layer]: each group the mean of its rows,
-     * null for a group the fact lacks.
-     */
-    public static double[][] groupRows(double[][] grid, int subjectStart, int subjectEnd) {
-        double[][] out = new double[TokenGroup.values().length][];
-        for (TokenGroup group : TokenGroup.values()) {
-            int[] rows = group.rows(subjectStart, subjectEnd, grid.length);
-            if (rows[1] > rows[0]) {
-                double[] mean = new double[grid[0].length];
-                for (int t = rows[0]; t < rows[1]; t++) {
-                    for (int l = 0; l < mean.length; l++) {
-                        mean[l] += grid[t][l] / (rows[1] - rows[0]);
-                    }
-                }
-                out[group.ordinal()] = mean;
-            }
-        }
-        return out;
-    }
-
     /** The figure of one trace; {@code targetLabel} names the target in the colour label, as in p(Paris). */
     public static void write(CausalTrace trace, String targetLabel, Path png) throws IOException {
         List<String> rows = new ArrayList<>();
@@ -118,34 +60,25 @@ public final class TraceHeatmap {
     }
 
     /**
-     * The figure averaged over facts of different lengths, in token groups ({@link #groupRows}):
-     * per group, the mean over the facts that have it. A group no fact has is left blank.
+     * The figure averaged over facts of different lengths, in token groups ({@link TraceAverage}): per group, the mean over
+     * the facts that have it. A group no fact has is left blank.
      */
     public static void writeAverage(List<CausalTrace> traces, Path png) throws IOException {
         if (traces.isEmpty()) {
             throw new IllegalArgumentException("no traces to average");
         }
+        TraceAverage average = new TraceAverage();
+        traces.forEach(trace -> average.add(TraceJson.of(null, null, trace)));
         Map<TraceKind, double[][]> grids = new EnumMap<>(TraceKind.class);
         for (TraceKind kind : TraceKind.values()) {
-            double[][] sum = new double[TokenGroup.values().length][traces.get(0).layers()];
-            int[] count = new int[sum.length];
-            for (CausalTrace trace : traces) {
-                double[][] groups = groupRows(trace.restored().get(kind), trace.subjectStart(), trace.subjectEnd());
-                for (int g = 0; g < groups.length; g++) {
-                    if (groups[g] != null) {
-                        count[g]++;
-                        for (int l = 0; l < sum[g].length; l++) {
-                            sum[g][l] += groups[g][l];
-                        }
-                    }
+            double[][] mean = average.meanRestored(kind);
+            for (int g = 0; g < mean.length; g++) {
+                if (mean[g] == null) {
+                    mean[g] = new double[average.layers()];
+                    Arrays.fill(mean[g], Double.NaN);
                 }
             }
-            for (int g = 0; g < sum.length; g++) {
-                for (int l = 0; l < sum[g].length; l++) {
-                    sum[g][l] = count[g] == 0 ? Double.NaN : sum[g][l] / count[g];
-                }
-            }
-            grids.put(kind, sum);
+            grids.put(kind, mean);
         }
         List<String> rows = Arrays.stream(TokenGroup.values()).map(TokenGroup::label).toList();
         write(rows, grids, traces.get(0).windows(), "mean p(target), " + traces.size() + " facts", png);

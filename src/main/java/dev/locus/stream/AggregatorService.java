@@ -3,6 +3,8 @@ package dev.locus.stream;
 import dev.locus.config.LocusConfig;
 import dev.locus.stats.LayerStatistics;
 import dev.locus.study.VersionComparison;
+import dev.locus.tracing.TokenGroup;
+import dev.locus.tracing.TraceAverage;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -169,6 +171,9 @@ public class AggregatorService {
             if (g.method().equals("*")) {
                 gauge("locus_facts_traced", model, g.traced());
                 gauge("locus_facts_skipped_by_filter", model, g.skipped());
+                if (g.traceOnly() != null) {
+                    traceOnlyGauges(model, g.traceOnly());
+                }
                 continue;
             }
             Tags group = model.and("method", g.method(), "problem", g.problem());
@@ -192,6 +197,25 @@ public class AggregatorService {
             });
         }
         updates.onNext(newView);
+    }
+
+    /** The trace-only facts' average: per kind, token group and layer, bounded like the per-layer figures (3 × 6 × layers). */
+    private void traceOnlyGauges(Tags model, TraceAverage.Summary average) {
+        gauge("locus_trace_only_facts", model, average.facts());
+        gauge("locus_trace_only_not_analysed", model, average.notAnalysed());
+        gauge("locus_trace_only_mean_peak_layer", model, average.meanPeakLayer() == null ? Double.NaN : average.meanPeakLayer());
+        for (int l = 0; l < average.peakLayers().length; l++) {
+            gauge("locus_trace_only_peak_layer_facts", model.and("layer", Integer.toString(l)), average.peakLayers()[l]);
+        }
+        average.effect().forEach((kind, groups) -> {
+            for (TokenGroup group : TokenGroup.values()) {
+                double[] layers = groups[group.ordinal()];
+                for (int l = 0; layers != null && l < layers.length; l++) {
+                    gauge("locus_trace_only_effect", model.and("kind", kind, "token_group", group.name().toLowerCase(java.util.Locale.ROOT),
+                            "layer", Integer.toString(l)), layers[l]);
+                }
+            }
+        });
     }
 
     /** Sets a gauge's value, registering it the first time its name and tags are seen. */

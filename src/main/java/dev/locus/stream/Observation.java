@@ -6,16 +6,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.editing.EditResult;
 import dev.locus.study.KnowledgeDiff;
 import dev.locus.study.ResultEvent;
+import dev.locus.tracing.TraceAverage;
+import dev.locus.tracing.TraceJson;
 
 /**
  * One record of {@code locus.results} as the aggregator counts it, read and checked once where it
  * comes in ({@link #read}): the group it counts in, the 64-bit prefix of its id (what the group's
  * counted-id set holds), the fact and the weights' fingerprint, what it is, for a successful edit
  * the point it adds to the statistics (null for the other kinds), and for a trace or skipped fact
- * what the unedited model knows of the fact (null for edits).
+ * what the unedited model knows of the fact (null for edits). A trace-only fact's trace or skipped event is
+ * {@code traceOnly}, and its trace, checked to fit its tokens, is what it adds to the trace-only average
+ * ({@code trace}, null for every other result).
  */
 public record Observation(StatsState.GroupKey group, long id, String factId, String fingerprint, Kind kind, StatsState.Point point,
-                          KnowledgeDiff.Knowledge knowledge) {
+                          KnowledgeDiff.Knowledge knowledge, boolean traceOnly, TraceJson trace) {
     public enum Kind { TRACE, SKIPPED, EDIT, FAILED_EDIT }
 
     /** A record that is no result event the aggregator can count: not JSON, an unknown type, no model or grid, no usable id. */
@@ -34,6 +38,9 @@ public record Observation(StatsState.GroupKey group, long id, String factId, Str
         }
         if ((kind == Kind.TRACE || kind == Kind.SKIPPED) != (knowledge != null)) {
             throw new IllegalArgumentException("knowledge is what a trace or skipped fact, and only they, add: " + kind + ", " + knowledge);
+        }
+        if ((kind == Kind.TRACE && traceOnly) != (trace != null) || traceOnly && kind != Kind.TRACE && kind != Kind.SKIPPED) {
+            throw new IllegalArgumentException("a trace is what a trace-only fact's trace, and only that, adds: " + kind + ", " + traceOnly);
         }
     }
 
@@ -64,10 +71,17 @@ public record Observation(StatsState.GroupKey group, long id, String factId, Str
         StatsState.GroupKey model = new StatsState.GroupKey(event.model(), version, event.gridId(), "*", "*");
         if (event instanceof ResultEvent.Trace t) {
             double p = t.trace() == null ? Double.NaN : t.trace().pClean();
-            return new Observation(model, id, fact, fingerprint, Kind.TRACE, null, new KnowledgeDiff.Knowledge(p, t.answer(), t.relationId()));
+            boolean traceOnly = Boolean.TRUE.equals(t.traceOnly());
+            String problem = traceOnly ? TraceAverage.problem(t.trace()) : null;
+            if (problem != null) {
+                throw new Unreadable("a trace-only fact's trace that cannot be averaged: " + problem);
+            }
+            return new Observation(model, id, fact, fingerprint, Kind.TRACE, null, new KnowledgeDiff.Knowledge(p, t.answer(), t.relationId()),
+                    traceOnly, traceOnly ? t.trace() : null);
         }
         if (event instanceof ResultEvent.Skipped s) {
-            return new Observation(model, id, fact, fingerprint, Kind.SKIPPED, null, new KnowledgeDiff.Knowledge(s.pClean(), s.answer(), s.relationId()));
+            return new Observation(model, id, fact, fingerprint, Kind.SKIPPED, null, new KnowledgeDiff.Knowledge(s.pClean(), s.answer(), s.relationId()),
+                    Boolean.TRUE.equals(s.traceOnly()), null);
         }
         ResultEvent.Edit e = (ResultEvent.Edit) event;
         EditResult edit = e.edit();
@@ -76,10 +90,10 @@ public record Observation(StatsState.GroupKey group, long id, String factId, Str
         }
         StatsState.GroupKey group = new StatsState.GroupKey(e.model(), version, e.gridId(), edit.method(), edit.problem());
         if (!"ok".equals(edit.status())) {
-            return new Observation(group, id, fact, fingerprint, Kind.FAILED_EDIT, null, null);
+            return new Observation(group, id, fact, fingerprint, Kind.FAILED_EDIT, null, null, false, null);
         }
         return new Observation(group, id, fact, fingerprint, Kind.EDIT, new StatsState.Point(edit.layer(), edit.tracingValue(),
-                edit.rewriteScore(), edit.paraphraseScore(), edit.neighborhoodScore(), edit.overallScore()), null);
+                edit.rewriteScore(), edit.paraphraseScore(), edit.neighborhoodScore(), edit.overallScore()), null, false, null);
     }
 
     private static boolean absent(String s) {

@@ -205,7 +205,15 @@ public final class ResultsAggregator implements AutoCloseable {
             deadLetter(record, refusal, result.group().model(), producer);
             return false;
         }
-        if (state.add(result)) {
+        boolean added;
+        try {
+            added = state.add(result);
+        } catch (IllegalArgumentException e) { // a trace-only trace that does not fit its group's; the state is unchanged
+            unreadable++;
+            LOG.warnf("uncountable result at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), e.getMessage());
+            return false;
+        }
+        if (added) {
             counted++;
             return true;
         }

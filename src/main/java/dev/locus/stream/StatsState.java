@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.locus.stats.LayerStatistics;
 import dev.locus.study.KnowledgeDiff;
 import dev.locus.study.VersionComparison;
+import dev.locus.tracing.TraceAverage;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -22,7 +23,8 @@ import java.util.TreeMap;
  * statistics of every metric, and the ids of the results already counted, so a redelivered or
  * replayed result counts once. Versions and grids are never pooled: a redeployed model with other
  * weights, or a changed grid, starts groups of its own. Trace and skipped events count per model,
- * version and grid (method and problem "*"). No Kafka here:
+ * version and grid (method and problem "*"), and there, too, trace-only facts' traces are averaged
+ * ({@link TraceAverage}: per kind and token group, and the tracing peak layer). No Kafka here:
  * the aggregator reads each result into an {@link Observation}, feeds it in, and snapshots it.
  * <p>
  * Besides the statistics, each group keeps its latest {@link #SAMPLE_SIZE} observations as they
@@ -80,16 +82,18 @@ public final class StatsState {
             @JsonProperty("updated_at") String updatedAt,
             @JsonProperty("fact_edits") Map<String, String> factEdits,
             Map<String, KnowledgeDiff.Knowledge> knowledge,
-            @JsonProperty("conflicting_facts") List<String> conflictingFacts) {}
+            @JsonProperty("conflicting_facts") List<String> conflictingFacts,
+            @JsonProperty("trace_only") TraceAverage.Snapshot traceOnly) {}
 
     /**
      * A read-only view of one group, for metrics, REST and the page. {@code latest} (oldest first,
-     * at most {@link #SAMPLE_SIZE}) is left out of the stats JSON; the page fetches it for one group.
+     * at most {@link #SAMPLE_SIZE}) is left out of the stats JSON; the page fetches it for one group. {@code traceOnly}
+     * is the trace-only facts' average, in a model's group ("*") that has any, else null.
      */
     public record GroupView(String model, @JsonProperty("model_version") String version, @JsonProperty("grid_id") String grid,
                             String method, String problem, long traced, long skipped, long edits,
                             @JsonProperty("failed_edits") long failedEdits, Map<String, LayerStatistics.Analysis> analysis,
-                            @JsonIgnore List<Point> latest) {}
+                            @JsonProperty("trace_only") TraceAverage.Summary traceOnly, @JsonIgnore List<Point> latest) {}
 
     /** Doubles kept per successful edit of a fact: layer, tracing value and the four scores. */
     static final int FACT_ROW = 6;
@@ -101,6 +105,8 @@ public final class StatsState {
         final Set<String> conflicting = new java.util.TreeSet<>();
         final Map<String, LayerStatistics> metrics = new LinkedHashMap<>();
         final ArrayDeque<Point> latest = new ArrayDeque<>();
+        /** Null until the group's first trace-only result. */
+        TraceAverage traceOnly;
         long traced;
         long skipped;
         long edits;
@@ -112,20 +118,42 @@ public final class StatsState {
 
     /**
      * Folds one result in; returns false when it was already counted. O(1) per result: a hash
-     * lookup and one statistics update per metric.
+     * lookup and one statistics update per metric (or, for a trace-only fact's trace, per kind, token group and layer).
+     *
+     * @throws IllegalArgumentException, changing nothing, for a trace-only fact's trace that does not fit the group's
+     *     (another number of layers: no worker of one model version writes one)
      */
     public synchronized boolean add(Observation result) {
         Group group = groups.computeIfAbsent(result.group(), k -> new Group());
-        if (!group.counted.add(result.id())) {
+        if (group.counted.contains(result.id())) {
             return false;
+        }
+        String unfit = result.trace() == null ? null
+                : group.traceOnly == null ? TraceAverage.problem(result.trace()) : group.traceOnly.problemWith(result.trace());
+        if (unfit != null) {
+            throw new IllegalArgumentException(unfit);
+        }
+        group.counted.add(result.id());
+        if (result.traceOnly() && group.traceOnly == null) {
+            group.traceOnly = new TraceAverage();
         }
         revision++;
         if (result.knowledge() != null && result.factId() != null) {
             group.knowledge.put(result.factId(), result.knowledge());
         }
         switch (result.kind()) {
-            case TRACE -> group.traced++;
-            case SKIPPED -> group.skipped++;
+            case TRACE -> {
+                group.traced++;
+                if (result.trace() != null) {
+                    group.traceOnly.add(result.trace());
+                }
+            }
+            case SKIPPED -> {
+                group.skipped++;
+                if (result.traceOnly()) {
+                    group.traceOnly.addNotAnalysed();
+                }
+            }
             case FAILED_EDIT -> {
                 group.edits++;
                 group.failedEdits++;
@@ -218,7 +246,7 @@ public final class StatsState {
         List<GroupView> out = new ArrayList<>();
         groups.forEach((key, g) -> out.add(new GroupView(key.model(), key.version(), key.grid(), key.method(), key.problem(),
                 g.traced, g.skipped, g.edits,
-                g.failedEdits, analyses(g), List.copyOf(g.latest))));
+                g.failedEdits, analyses(g), g.traceOnly == null ? null : g.traceOnly.summary(), List.copyOf(g.latest))));
         return out;
     }
 
@@ -237,7 +265,8 @@ public final class StatsState {
             out.put(aggregator + "|" + key.text(), new GroupSnapshot(aggregator, key.model(), key.version(), key.grid(),
                     key.method(), key.problem(), g.traced,
                     g.skipped, g.edits, g.failedEdits, packIds(g.counted), statistics, analyses(g), Map.copyOf(offsets), now,
-                    packEdits(g.factEdits), new TreeMap<>(g.knowledge), List.copyOf(g.conflicting)));
+                    packEdits(g.factEdits), new TreeMap<>(g.knowledge), List.copyOf(g.conflicting),
+                    g.traceOnly == null ? null : g.traceOnly.snapshot()));
         });
         return out;
     }
@@ -259,6 +288,9 @@ public final class StatsState {
         }
         if (s.conflictingFacts() != null) {
             g.conflicting.addAll(s.conflictingFacts());
+        }
+        if (s.traceOnly() != null) {
+            g.traceOnly = TraceAverage.fromSnapshot(s.traceOnly());
         }
         revision++;
         groups.put(new GroupKey(s.model(), s.version(), s.grid(), s.method(), s.problem()), g);

@@ -19,7 +19,7 @@ import java.util.function.Consumer;
 /**
  * The whole protocol for one fact: trace it, then edit it at every configured layer with every
  * configured method and problem, measuring and undoing each edit. Results go to {@code sink} as
- * soon as each is done.
+ * soon as each is done. A {@linkplain Fact#traceOnly() trace-only} fact is traced and never edited.
  */
 public final class EditingStudy {
     private final LanguageModel lm;
@@ -58,7 +58,7 @@ public final class EditingStudy {
         this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed());
     }
 
-    /** Runs the protocol; returns the trace outcome (a not-analysed fact gets no edits). */
+    /** Runs the protocol; returns the trace outcome (a not-analysed or trace-only fact gets no edits). */
     public TraceOutcome run(Fact fact, List<EditingMethod> methods, List<EditingProblem> problems, int[] layers, Consumer<EditResult> sink) {
         return run(fact, methods, problems, layers, sink, trace -> {});
     }
@@ -70,6 +70,9 @@ public final class EditingStudy {
         TraceOutcome outcome = tracer.trace(fact.prompt(), fact.subject(), fact.targetTrue());
         if (outcome instanceof CausalTrace trace) {
             onTrace.accept(trace);
+            if (fact.traceOnly()) {
+                return outcome;
+            }
             double[] localization = trace.localization();
             for (EditingProblem problem : problems) {
                 EditEvaluator.Setup setup = evaluator.setup(fact, problem);

@@ -129,8 +129,9 @@ public final class FactStudyRunner implements AutoCloseable {
 
     /**
      * Studies one fact. Events go to {@code sink} in order: the trace (or a skipped event when the
-     * fact is not analysed), then one per edit. Their ids depend only on the model, the grid, the
-     * fact's content and the edit, so a redelivered fact produces the same ids again.
+     * fact is not analysed), then one per edit; a trace-only fact's trace or skipped event is all
+     * there is. Their ids depend only on the model, the grid, the fact's content and the edit, so a
+     * redelivered fact produces the same ids again.
      */
     public TraceOutcome run(Fact fact, Consumer<ResultEvent> sink) {
         String factKey = fingerprint + "|" + gridId + "|" + Sha256.hex(json(fact));
@@ -141,7 +142,7 @@ public final class FactStudyRunner implements AutoCloseable {
                 trace -> sink.accept(traceEvent(factKey, fact, trace, answer, (System.nanoTime() - start) / 1_000_000)));
         if (outcome instanceof TraceOutcome.NotAnalysed n) {
             sink.accept(new ResultEvent.Skipped(id(factKey, "skipped"), "skipped", modelName, version, fingerprint, fact.id(), gridId, grid,
-                    n.pClean(), answer, fact.relationId(), n.reason(), (System.nanoTime() - start) / 1_000_000));
+                    n.pClean(), answer, fact.relationId(), n.reason(), (System.nanoTime() - start) / 1_000_000, traceOnly(fact)));
         }
         return outcome;
     }
@@ -163,7 +164,12 @@ public final class FactStudyRunner implements AutoCloseable {
 
     private ResultEvent traceEvent(String factKey, Fact fact, CausalTrace trace, String answer, long durationMs) {
         return new ResultEvent.Trace(id(factKey, "trace"), "trace", modelName, version, fingerprint, fact.id(), gridId, grid,
-                TraceJson.of(fact.id(), fact.targetTrue(), trace), answer, fact.relationId(), durationMs);
+                TraceJson.of(fact.id(), fact.targetTrue(), trace), answer, fact.relationId(), durationMs, traceOnly(fact));
+    }
+
+    /** The events' marker: true for a trace-only fact, absent (null) otherwise, so other facts' events stay as they were. */
+    private static Boolean traceOnly(Fact fact) {
+        return fact.traceOnly() ? Boolean.TRUE : null;
     }
 
     private ResultEvent editEvent(String factKey, Fact fact, EditResult edit) {

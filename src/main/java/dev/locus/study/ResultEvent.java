@@ -14,7 +14,9 @@ import dev.locus.tracing.TraceJson;
  * counted. Statistics are kept per model, version and grid, never pooled across them. Trace and
  * skipped events also carry the unedited model's {@code answer} (its greedy continuation of the
  * prompt, as long as the true object) next to p(true), what a version comparison's knowledge diff compares,
- * and the fact's {@code relation_id} where it has one, by which comparisons are broken down.
+ * and the fact's {@code relation_id} where it has one, by which comparisons are broken down. A trace-only fact's
+ * trace or skipped event says so ({@code trace_only: true}; absent for other facts, whose events are as they were), and
+ * no edit ever follows it.
  * <p>
  * Read back by the {@code "type"} every event already carries ({@code EXISTING_PROPERTY}: writing
  * adds nothing, so the JSON stays as it was).
@@ -54,7 +56,7 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
                  @JsonProperty("model_fingerprint") String modelFingerprint,
                  @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
                  TraceJson trace, String answer, @JsonProperty("relation_id") String relationId,
-                 @JsonProperty("duration_ms") long durationMs) implements ResultEvent {}
+                 @JsonProperty("duration_ms") long durationMs, @JsonProperty("trace_only") Boolean traceOnly) implements ResultEvent {}
 
     record Edit(String id, String type, String model, @JsonProperty("model_version") String modelVersion,
                 @JsonProperty("model_fingerprint") String modelFingerprint,
@@ -66,6 +68,6 @@ public sealed interface ResultEvent permits ResultEvent.Trace, ResultEvent.Edit,
                    @JsonProperty("model_fingerprint") String modelFingerprint,
                    @JsonProperty("fact_id") String factId, @JsonProperty("grid_id") String gridId, Grid grid,
                    @JsonProperty("p_clean") double pClean, String answer, @JsonProperty("relation_id") String relationId, String reason,
-                   @JsonProperty("duration_ms") long durationMs)
+                   @JsonProperty("duration_ms") long durationMs, @JsonProperty("trace_only") Boolean traceOnly)
             implements ResultEvent {}
 }

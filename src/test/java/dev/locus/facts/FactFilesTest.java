@@ -34,6 +34,15 @@ class FactFilesTest {
     }
 
     @Test
+    void readsRomeKnownFactsAsTraceOnly() throws IOException {
+        List<Fact> facts = FactFiles.read(SharedFiles.require("data/known_1000.json"));
+        assertEquals(1209, facts.size());
+        assertEquals(new Fact("known-0", "Vinson Massif", "Vinson Massif is located in the continent of", "Antarctica", null, null, null,
+                "P30"), facts.get(0));
+        assertTrue(facts.stream().allMatch(Fact::traceOnly));
+    }
+
+    @Test
     void aBadRecordIsNamed(@TempDir Path tmp) throws IOException {
         Path file = tmp.resolve("facts.json");
         Files.writeString(file, "[{\"case_id\": 1, \"prompt\": \"x\"}]");

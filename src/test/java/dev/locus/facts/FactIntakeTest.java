@@ -106,6 +106,17 @@ class FactIntakeTest {
     }
 
     @Test
+    void romeKnownFactIsTraceOnly() {
+        Accepted accepted = accepted(KNOWN_FACT);
+
+        assertEquals(Format.KNOWN, accepted.format());
+        assertEquals(new Fact("known-0", "Vinson Massif", "Vinson Massif is located in the continent of", "Antarctica", null,
+                null, null, "P30"), accepted.fact());
+        assertTrue(accepted.fact().traceOnly());
+        assertEquals(List.of("gpt2-xl"), accepted(KNOWN_FACT.replace("\"known_id\":0,", "\"known_id\":0,\"models\":[\"gpt2-xl\"],")).models());
+    }
+
+    @Test
     void counterFactModelsArePassedThrough() {
         String targeted = REDUCED.replace("\"case_id\":1,", "\"case_id\":1,\"models\":[\"gpt2-xl\"],");
 
@@ -129,7 +140,7 @@ class FactIntakeTest {
                 Arguments.of(Reason.NOT_JSON, utf8(LOCUS + " {}"), "Trailing token"),
                 Arguments.of(Reason.NOT_JSON, utf8(LOCUS.replace("\"id\":\"f1\"", "\"id\":\"f1\",\"id\":\"f2\"")),
                         "Duplicate field 'id'"),
-                Arguments.of(Reason.UNKNOWN_FORMAT, utf8(KNOWN_FACT), "fields: known_id, subject"),
+                Arguments.of(Reason.UNKNOWN_FORMAT, utf8("{\"subject\":\"Oslo\",\"prompt\":\"Oslo is in\"}"), "fields: subject, prompt"),
                 Arguments.of(Reason.UNKNOWN_FORMAT, utf8("[" + LOCUS + "]"), "got array"),
                 Arguments.of(Reason.UNKNOWN_FORMAT, utf8("42"), "got number"),
                 Arguments.of(Reason.SCHEMA, utf8(LOCUS.replace("\"id\":\"f1\"", "\"id\":7")), "/id: integer found, string expected"),
@@ -150,10 +161,25 @@ class FactIntakeTest {
                         "/case_id: string found, integer expected"),
                 Arguments.of(Reason.SCHEMA, utf8(REDUCED.replace(",\"locality_ground_truth\":\"Christianity\"", "")),
                         "required property 'locality_ground_truth' not found"),
+                Arguments.of(Reason.SCHEMA, utf8(KNOWN_FACT.replace("\"attribute\":\"Antarctica\",", "")),
+                        "as a known record: required property 'attribute' not found"),
+                Arguments.of(Reason.SCHEMA, utf8(KNOWN_FACT.replace("\"subject\":\"Vinson Massif\",", "")),
+                        "required property 'subject' not found"),
+                Arguments.of(Reason.SCHEMA, utf8(KNOWN_FACT.replace(",\"prompt\":\"Vinson Massif is located in the continent of\"", "")),
+                        "required property 'prompt' not found"),
+                Arguments.of(Reason.SCHEMA, utf8(KNOWN_FACT.replace("\"known_id\":0", "\"known_id\":\"0\"")),
+                        "/known_id: string found, integer expected"),
+                // Locus's trace-only facts carry their marker, and then no counterfactual.
+                Arguments.of(Reason.SCHEMA, utf8(LOCUS.replace("\"id\":\"f1\"", "\"id\":\"f1\",\"trace_only\":true")), "/target_new"),
+                Arguments.of(Reason.SCHEMA, utf8(LOCUS.replace("\"id\":\"f1\"", "\"id\":\"f1\",\"trace_only\":false")), "/trace_only"),
                 Arguments.of(Reason.SUBJECT_NOT_IN_PROMPT, utf8(LOCUS.replace("\"subject\":\"Anna Costa\"", "\"subject\":\"Anna Kosta\"")),
                         "subject \"Anna Kosta\" does not occur"),
                 Arguments.of(Reason.SUBJECT_NOT_IN_PROMPT, utf8(REDUCED.replace("\"subject\":\"Edwin of Northumbria\"", "\"subject\":\"Edwin\u00a0of Northumbria\"")),
                         "does not occur"),
+                Arguments.of(Reason.SUBJECT_NOT_IN_PROMPT, utf8(KNOWN_FACT.replace("\"subject\":\"Vinson Massif\"", "\"subject\":\"Mount Vinson\"")),
+                        "subject \"Mount Vinson\" does not occur"),
+                Arguments.of(Reason.EMPTY_TARGET, utf8(KNOWN_FACT.replace("\"attribute\":\"Antarctica\"", "\"attribute\":\" \"")),
+                        "target_true is blank"),
                 Arguments.of(Reason.EMPTY_TARGET, utf8(LOCUS.replace("\" Rome\"", "\"  \"")), "target_new is blank"),
                 Arguments.of(Reason.EMPTY_TARGET, utf8(CANONICAL.replace("\"str\":\"French\"", "\"str\":\"\\t \"")), "target_true is blank"),
                 Arguments.of(Reason.EMPTY_TARGET, utf8(REDUCED.replace("\"locality_ground_truth\":\"Christianity\"", "\"locality_ground_truth\":\" \"")),
@@ -189,7 +215,7 @@ class FactIntakeTest {
     @Test
     void normalisedFactsSerialiseToValidLocusJsonThatReadsBackTheSame() throws IOException {
         Schema factSchema = schema("fact.schema.json");
-        for (String input : List.of(LOCUS, CANONICAL, REDUCED)) {
+        for (String input : List.of(LOCUS, CANONICAL, REDUCED, KNOWN_FACT)) {
             Accepted accepted = accepted(input);
             String json = FactIntake.json(accepted.fact(), accepted.models());
 
@@ -200,6 +226,8 @@ class FactIntakeTest {
             assertEquals(Format.LOCUS, again.format());
         }
         assertTrue(!FactIntake.json(accepted(REDUCED).fact()).contains("models"));
+        assertTrue(!FactIntake.json(accepted(REDUCED).fact()).contains("trace_only"));
+        assertTrue(FactIntake.json(accepted(KNOWN_FACT).fact()).contains("\"trace_only\":true"));
     }
 
     @Test
@@ -221,7 +249,7 @@ class FactIntakeTest {
                 utf8("{\"id\":\n"),                 // line 3: not JSON
                 badUtf8, utf8("\r\n"),              // line 4
                 utf8(REDUCED), utf8("\r\n"),        // line 5
-                utf8(KNOWN_FACT), utf8("\n"),       // line 6
+                utf8("{\"subject\":\"Oslo\"}\n"),      // line 6: unknown format
                 utf8("   \n"),                      // blank line 7: skipped
                 utf8(CANONICAL));                   // line 8, no final newline
 
@@ -272,19 +300,28 @@ class FactIntakeTest {
     }
 
     /**
-     * known_1000.json is ROME's "known facts" set (known_id, subject, attribute, template, prediction,
-     * prompt, relation_id): true facts for causal tracing, with no counterfactual target. It is not
-     * CounterFact, so intake must turn it away rather than guess a target.
+     * known_1000.json is ROME's "known facts" set (known_id, subject, attribute, template, prediction, prompt, relation_id):
+     * true facts for causal tracing, with no counterfactual target. Every record is a trace-only fact, whose Locus form
+     * reads back the same.
      */
     @Test
-    void rejectsRomeKnownFactsAsUnknownFormat() throws IOException {
+    void acceptsRomeKnownFactsAsTraceOnly() throws IOException {
         Path file = SharedFiles.require("data/known_1000.json");
+        Schema knownSchema = schema("known-fact.schema.json");
 
         JsonNode records = MAPPER.readTree(file.toFile());
-        for (int i = 0; i < DATA_RECORDS; i++) {
-            JsonNode record = records.get(i);
-            assertTrue(record.has("known_id") && record.has("template") && !record.has("case_id"), "record " + i);
-            assertRejected(INTAKE.accept(utf8(record.toString())), Reason.UNKNOWN_FORMAT, "known_id");
+        assertEquals(1209, records.size());
+        for (JsonNode record : records) {
+            assertEquals(List.of(), knownSchema.validate(record), record.toString());
+            Accepted accepted = accepted(record.toString());
+            assertEquals(Format.KNOWN, accepted.format());
+            Fact fact = accepted.fact();
+            assertEquals("known-" + record.get("known_id").asInt(), fact.id());
+            assertEquals(record.get("attribute").asText().strip(), fact.targetTrue());
+            assertEquals(record.get("prompt").asText(), fact.prompt());
+            assertEquals(record.get("relation_id").asText(), fact.relationId());
+            assertTrue(fact.traceOnly(), fact.toString());
+            assertEquals(fact, accepted(FactIntake.json(fact)).fact());
         }
     }
 

@@ -1,15 +1,13 @@
 package dev.locus.figures;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.locus.figures.TraceHeatmap.TokenGroup;
 import dev.locus.tracing.CausalTrace;
+import dev.locus.tracing.TokenGroup;
 import dev.locus.tracing.TraceJson;
 import dev.locus.tracing.TraceKind;
 import java.awt.Dimension;
@@ -24,50 +22,12 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The heatmap's token grouping, the PNG it writes, and the JSON form of a trace, on synthetic traces. */
+/** The PNG the heatmap writes, and the JSON form of a trace, on synthetic traces. */
 class TraceHeatmapTest {
     private static final int LAYERS = 6;
 
     @TempDir
     Path dir;
-
-    @Test
-    void groupsTokensAsInTheRomePaper() {
-        // "A B C is in the city of": subject B C D at [2, 5) of 9 tokens
-        assertRows(new int[][] {{2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 8}, {8, 9}}, 2, 5, 9);
-        // a one-token subject with one token after it: those rows serve two groups each, as in ROME
-        assertRows(new int[][] {{3, 4}, {4, 4}, {3, 4}, {4, 5}, {5, 5}, {4, 5}}, 3, 4, 5);
-        // a subject that ends the prompt has no subsequent tokens
-        assertRows(new int[][] {{1, 2}, {2, 2}, {2, 3}, {3, 3}, {4, 4}, {2, 3}}, 1, 3, 3);
-    }
-
-    private static void assertRows(int[][] expected, int subjectStart, int subjectEnd, int length) {
-        for (TokenGroup group : TokenGroup.values()) {
-            int[] rows = group.rows(subjectStart, subjectEnd, length);
-            if (expected[group.ordinal()][0] == expected[group.ordinal()][1]) {
-                assertEquals(rows[0], rows[1], group + " should be empty");
-            } else {
-                assertArrayEquals(expected[group.ordinal()], rows, group.label());
-            }
-        }
-    }
-
-    @Test
-    void groupRowsAveragesEachGroupAndMarksMissingOnes() {
-        double[][] grid = {{0, 0}, {1, 2}, {3, 4}, {5, 6}, {7, 8}};
-        double[][] groups = TraceHeatmap.groupRows(grid, 1, 3);
-        assertArrayEquals(new double[] {1, 2}, groups[TokenGroup.FIRST_SUBJECT.ordinal()]);
-        assertNull(groups[TokenGroup.MIDDLE_SUBJECT.ordinal()]);
-        assertArrayEquals(new double[] {3, 4}, groups[TokenGroup.LAST_SUBJECT.ordinal()]);
-        assertArrayEquals(new double[] {5, 6}, groups[TokenGroup.FIRST_SUBSEQUENT.ordinal()]);
-        assertNull(groups[TokenGroup.FURTHER.ordinal()]);
-        assertArrayEquals(new double[] {7, 8}, groups[TokenGroup.LAST.ordinal()]);
-
-        double[][] longer = {{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}};
-        double[][] mean = TraceHeatmap.groupRows(longer, 0, 4);
-        assertArrayEquals(new double[] {1.5}, mean[TokenGroup.MIDDLE_SUBJECT.ordinal()], 1e-12);
-        assertArrayEquals(new double[] {5.5}, mean[TokenGroup.FURTHER.ordinal()], 1e-12);
-    }
 
     @Test
     void writesOnePngOfThreePanels() throws Exception {

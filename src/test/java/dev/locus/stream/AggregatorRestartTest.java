@@ -1,5 +1,6 @@
 package dev.locus.stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -26,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * The aggregator survives kill -9: a separate JVM aggregates a stream of results and is killed
  * (SIGKILL, no chance to write a last snapshot) while results keep arriving, some of them
  * duplicates; a new aggregator with the same id restores the last snapshot and catches up. Its
- * figures must equal those of one uninterrupted pass over the distinct results.
+ * figures, the trace-only facts' average among them, must equal those of one uninterrupted pass over the distinct results.
  */
 class AggregatorRestartTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -89,7 +91,7 @@ class AggregatorRestartTest {
             try (ResultsAggregator restarted = new ResultsAggregator(Map.of("bootstrap.servers", kafka.bootstrapServers()), RESULTS,
                     STATS, "crash-test", Duration.ofMillis(200), views::add).start()) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (edits(last(views)) < distinct.size() && System.nanoTime() < deadline) {
+                while (counted(last(views)) < distinct.size() && System.nanoTime() < deadline) {
                     Thread.sleep(50);
                 }
                 Thread.sleep(500); // anything counted twice would show up now
@@ -97,7 +99,7 @@ class AggregatorRestartTest {
                 for (String event : distinct) {
                     reference.add(Observation.read(event));
                 }
-                assertEquals(distinct.size(), edits(last(views)), "every distinct result counted once");
+                assertEquals(distinct.size(), counted(last(views)), "every distinct result counted once");
                 assertSameFigures(reference.view(), last(views));
                 // It resumed from the snapshot rather than replaying everything: it read only part of the stream.
                 assertTrue(restarted.counted() < distinct.size() && restarted.counted() + restarted.duplicates() < stream.size(),
@@ -112,8 +114,9 @@ class AggregatorRestartTest {
         }
     }
 
-    private static long edits(List<StatsState.GroupView> view) {
-        return view.stream().mapToLong(StatsState.GroupView::edits).sum();
+    /** Edits and traces counted. */
+    private static long counted(List<StatsState.GroupView> view) {
+        return view.stream().mapToLong(g -> g.edits() + g.traced()).sum();
     }
 
     private static void assertSameFigures(List<StatsState.GroupView> expected, List<StatsState.GroupView> actual) {
@@ -122,6 +125,19 @@ class AggregatorRestartTest {
             StatsState.GroupView e = expected.get(g);
             StatsState.GroupView a = actual.get(g);
             assertEquals(e.model() + e.version() + e.grid() + e.method() + e.problem(), a.model() + a.version() + a.grid() + a.method() + a.problem());
+            assertEquals(e.traceOnly() == null, a.traceOnly() == null);
+            if (e.traceOnly() != null) {
+                assertEquals(e.traceOnly().facts(), a.traceOnly().facts());
+                assertEquals(Arrays.toString(e.traceOnly().peakLayers()), Arrays.toString(a.traceOnly().peakLayers()));
+                assertEquals(e.traceOnly().meanPeakLayer(), a.traceOnly().meanPeakLayer(), 1e-9);
+                for (String kind : e.traceOnly().effect().keySet()) {
+                    double[][] x = e.traceOnly().effect().get(kind);
+                    double[][] y = a.traceOnly().effect().get(kind);
+                    for (int group = 0; group < x.length; group++) {
+                        assertArrayEquals(x[group], y[group], 1e-9, kind + ", group " + group);
+                    }
+                }
+            }
             for (String metric : e.analysis().keySet()) {
                 LayerStatistics.Analysis x = e.analysis().get(metric);
                 LayerStatistics.Analysis y = a.analysis().get(metric);
@@ -146,10 +162,17 @@ class AggregatorRestartTest {
         producer.flush();
     }
 
-    /** Edit results of two models in two versions each, two methods, 12 layers; scores depend on the layer and a little on tracing. */
+    /**
+     * Edit results of two models in two versions each, two methods, 12 layers; scores depend on the layer and a little on tracing.
+     * Every tenth result is a trace-only fact's trace of random values instead.
+     */
     private static List<String> events(int count, Random random) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
+            if (i % 10 == 9) {
+                out.add(traceOnly(i, random));
+                continue;
+            }
             int layer = random.nextInt(12);
             double tracing = random.nextDouble();
             ObjectNode edit = JSON.createObjectNode().put("method", i % 3 == 0 ? "memit" : "rome").put("problem", "error_injection")
@@ -164,5 +187,31 @@ class AggregatorRestartTest {
             out.add(event.toString());
         }
         return out;
+    }
+
+    /** A trace-only fact's trace of 4 to 7 tokens with the subject from token 1, 12 layers of random values. */
+    private static String traceOnly(int i, Random random) {
+        int tokens = 4 + random.nextInt(4);
+        Map<String, double[][]> restored = new java.util.LinkedHashMap<>();
+        for (String kind : List.of("hidden", "mlp", "attn")) {
+            double[][] grid = new double[tokens][12];
+            for (double[] row : grid) {
+                Arrays.setAll(row, l -> random.nextDouble());
+            }
+            restored.put(kind, grid);
+        }
+        double[] localization = new double[12];
+        Arrays.setAll(localization, l -> random.nextDouble());
+        ObjectNode trace = JSON.createObjectNode().put("subject_start", 1).put("subject_end", 2 + random.nextInt(tokens - 2))
+                .put("p_corrupt", 0.1 * random.nextDouble());
+        trace.set("tokens", JSON.valueToTree(java.util.Collections.nCopies(tokens, " t")));
+        trace.set("restored", JSON.valueToTree(restored));
+        trace.set("localization", JSON.valueToTree(localization));
+        ObjectNode event = JSON.createObjectNode().put("type", "trace").put("trace_only", true)
+                .put("id", String.format("%016x%016x", i * 0x9E3779B97F4A7C15L, (long) i))
+                .put("model", i % 2 == 0 ? "model-a" : "model-b").put("model_version", i % 4 < 2 ? "1" : "2")
+                .put("grid_id", "0123456789abcdef").put("fact_id", "known-" + i);
+        event.set("trace", trace);
+        return event.toString();
     }
 }

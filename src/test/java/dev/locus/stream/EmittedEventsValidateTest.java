@@ -56,10 +56,17 @@ class EmittedEventsValidateTest {
                 .build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(202, accepted.statusCode(), accepted.body());
         KafkaTestSupport.send("locus.facts", BAD_KEY, "{\"id\":\"schemas-bad\",\"subject\":5}".getBytes(StandardCharsets.UTF_8));
+        // A ROME known fact straight onto the topic, in known_1000's form: trace-only.
+        Fact knownFact = Testbed.GPT2.facts().get(62);
+        String known = JSON.createObjectNode().put("known_id", 700_062).put("subject", knownFact.subject())
+                .put("attribute", knownFact.targetTrue()).put("template", knownFact.prompt().replace(knownFact.subject(), "{}"))
+                .put("prompt", knownFact.prompt()).toString();
+        KafkaTestSupport.send("locus.facts", "known-700062", known.getBytes(StandardCharsets.UTF_8));
 
-        // Wait for the facts' results (a trace or skipped event, then the test grid's three edits each),
+        // Wait for the facts' results (a trace or skipped event, then the test grid's three edits each; the known fact's trace only),
         // the malformed message's dead letter, and a snapshot that covers all of the results.
-        Set<String> goodIds = good.stream().map(Fact::id).collect(Collectors.toSet());
+        Set<String> goodIds = new HashSet<>(good.stream().map(Fact::id).toList());
+        goodIds.add("known-700062");
         List<ConsumerRecord<String, String>> results = KafkaTestSupport.readUntil("locus.results", Duration.ofSeconds(600),
                 got -> complete(got, goodIds));
         assertTrue(complete(results, goodIds), "every fact has all its results");
@@ -123,8 +130,7 @@ class EmittedEventsValidateTest {
             }
             if (intake.accept(r.value().getBytes(StandardCharsets.UTF_8)) instanceof FactIntake.Accepted a
                     && resultFacts.contains(a.fact().id())) {
-                EventSchemas.requireValid(a.format().equals(FactIntake.Format.LOCUS) ? EventSchemas.FACT : EventSchemas.COUNTERFACT,
-                        r.value());
+                EventSchemas.requireValid(EventSchemas.forFactFormat(a.format()), r.value());
                 validated.add(a.fact().id());
             }
         }
@@ -135,7 +141,8 @@ class EmittedEventsValidateTest {
         Map<String, Integer> perFact = new HashMap<>();
         for (ConsumerRecord<String, String> r : got) {
             JsonNode e = json(r);
-            perFact.merge(e.path("fact_id").asText(), e.path("type").asText().equals("skipped") ? 4 : 1, Integer::sum);
+            boolean last = e.path("type").asText().equals("skipped") || e.path("trace_only").asBoolean(); // nothing follows it
+            perFact.merge(e.path("fact_id").asText(), last ? 4 : 1, Integer::sum);
         }
         return factIds.stream().allMatch(id -> perFact.getOrDefault(id, 0) >= 4);
     }

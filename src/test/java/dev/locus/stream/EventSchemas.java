@@ -29,6 +29,7 @@ import java.util.Map;
 public final class EventSchemas {
     public static final String FACT = "fact.schema.json";
     public static final String COUNTERFACT = "counterfact.schema.json";
+    public static final String KNOWN_FACT = "known-fact.schema.json";
     public static final String TRACE_RESULT = "trace-result.schema.json";
     public static final String EDIT_RESULT = "edit-result.schema.json";
     public static final String SKIPPED_FACT = "skipped-fact.schema.json";
@@ -51,10 +52,19 @@ public final class EventSchemas {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private static final Map<String, Schema> SCHEMAS = load(
-            FACT, COUNTERFACT, TRACE_RESULT, EDIT_RESULT, SKIPPED_FACT, RESULTS, DEAD_LETTER, STATS_SNAPSHOT, MODEL_ANNOUNCEMENT,
+            FACT, COUNTERFACT, KNOWN_FACT, TRACE_RESULT, EDIT_RESULT, SKIPPED_FACT, RESULTS, DEAD_LETTER, STATS_SNAPSHOT, MODEL_ANNOUNCEMENT,
             COMPARISON);
 
     private EventSchemas() {}
+
+    /** The schema of a fact in the form intake read it in ({@link dev.locus.facts.FactIntake.Format}). */
+    public static String forFactFormat(String format) {
+        return switch (format) {
+            case dev.locus.facts.FactIntake.Format.LOCUS -> FACT;
+            case dev.locus.facts.FactIntake.Format.KNOWN -> KNOWN_FACT;
+            default -> COUNTERFACT;
+        };
+    }
 
     private static Map<String, Schema> load(String... files) {
         SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);

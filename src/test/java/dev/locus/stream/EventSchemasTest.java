@@ -57,8 +57,12 @@ class EventSchemasTest {
         StudySettings.Tracing tracing = new StudySettings.Tracing(3, 1, Map.of(), Double.NaN, null, 0.02);
         StudySettings all = new StudySettings(StudySettings.Model.testbed(), new StudySettings.Edits(METHODS, PROBLEMS, new int[] {2}),
                 tracing, new StudySettings.Editing("testbed", null, CACHE));
+        // Trace-only: the known fact traced, the unknown one skipped, neither edited.
+        Fact knownTraceOnly = new Fact("schemas-trace-only", known.subject(), known.prompt(), known.targetTrue(), null, null, null,
+                known.relationId());
+        Fact unknownTraceOnly = new Fact("schemas-trace-only-unknown", known.subject(), known.prompt(), otherObject, null, null, null, null);
         try (FactStudyRunner runner = FactStudyRunner.open(all, msg -> {})) {
-            for (Fact fact : List.of(known, unknown)) { // one known fact covers every method × problem
+            for (Fact fact : List.of(known, unknown, knownTraceOnly, unknownTraceOnly)) { // one known fact covers every method × problem
                 runner.run(fact, event -> RESULTS.add(write(event)));
             }
         }
@@ -99,10 +103,10 @@ class EventSchemasTest {
                 methods.add(edit.get("method").asText());
                 problems.add(edit.get("problem").asText());
             } else {
-                kinds.add(type);
+                kinds.add(type + (event.has("trace_only") ? "-trace-only" : ""));
             }
         }
-        assertEquals(Set.of("trace", "skipped", "edit-ok", "edit-failed"), kinds);
+        assertEquals(Set.of("trace", "skipped", "trace-trace-only", "skipped-trace-only", "edit-ok", "edit-failed"), kinds);
         assertEquals(new TreeSet<>(METHODS), methods);
         assertEquals(new TreeSet<>(PROBLEMS), problems);
         assertTrue(RESULTS.stream().anyMatch(r -> r.contains("\"rewrite_score\":\"NaN\"")), "a failed edit's scores are written as \"NaN\"");
@@ -113,6 +117,8 @@ class EventSchemasTest {
         for (Fact fact : Testbed.GPT2.facts().subList(0, 50)) {
             EventSchemas.requireValid(EventSchemas.FACT, FactIntake.json(fact));
             EventSchemas.requireValid(EventSchemas.FACT, FactIntake.json(fact, List.of("testbed")));
+            EventSchemas.requireValid(EventSchemas.FACT, FactIntake.json(new Fact(fact.id(), fact.subject(), fact.prompt(), fact.targetTrue(),
+                    null, null, null, null)));
         }
     }
 
@@ -167,6 +173,8 @@ class EventSchemasTest {
             sawNaN |= snapshot.contains("\"NaN\"");
         }
         assertTrue(sawNaN, "two observations at one layer leave correlations and empty layers' means undefined");
+        assertTrue(snapshots.values().stream().anyMatch(g -> g.traceOnly() != null && g.traceOnly().facts() == 1
+                && g.traceOnly().notAnalysed() == 1), "the trace-only facts' average is in the model's group");
         // A state restored from the snapshots writes valid snapshots again.
         StatsState restored = new StatsState();
         snapshots.values().forEach(restored::restore);

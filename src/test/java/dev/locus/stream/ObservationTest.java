@@ -1,5 +1,6 @@
 package dev.locus.stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,9 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.study.ResultEvent;
+import dev.locus.tracing.TokenGroup;
+import dev.locus.tracing.TraceAverage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Results read once into what the aggregator counts; what it cannot count is unreadable, never a group of its own. */
@@ -24,8 +28,11 @@ class ObservationTest {
         for (ResultEvent event : ResultEventJsonTest.examples()) {
             read.add(Observation.read(JSON.writeValueAsString(event)));
         }
-        assertEquals(List.of(Observation.Kind.TRACE, Observation.Kind.EDIT, Observation.Kind.FAILED_EDIT, Observation.Kind.SKIPPED),
-                read.stream().map(Observation::kind).toList());
+        assertEquals(List.of(Observation.Kind.TRACE, Observation.Kind.EDIT, Observation.Kind.FAILED_EDIT, Observation.Kind.SKIPPED,
+                Observation.Kind.TRACE, Observation.Kind.SKIPPED), read.stream().map(Observation::kind).toList());
+        assertEquals(List.of(false, false, false, false, true, true), read.stream().map(Observation::traceOnly).toList());
+        assertNull(read.get(0).trace());
+        assertEquals(List.of("The", " Eiffel"), read.get(4).trace().tokens());
         assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "*", "*"), read.get(0).group());
         assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "rome", "error_injection"), read.get(1).group());
         assertEquals(new StatsState.GroupKey("testbed", "v1", GRID, "memit", "error_injection"), read.get(2).group());
@@ -40,6 +47,11 @@ class ObservationTest {
         assertEquals(1, rome.edits());
         assertEquals(1, rome.analysis().get("neighborhood").observations());
         assertEquals(List.of(read.get(1).point()), rome.latest());
+        StatsState.GroupView model = state.view().stream().filter(g -> g.method().equals("*")).findFirst().orElseThrow();
+        assertEquals(2, model.traced());
+        assertEquals(2, model.skipped());
+        assertEquals(1, model.traceOnly().facts(), "the trace-only fact's trace, once");
+        assertEquals(1, model.traceOnly().notAnalysed());
     }
 
     /**
@@ -58,6 +70,53 @@ class ObservationTest {
                 {"type":"skipped","id":"00000000000000ff","model":"m","model_fingerprint":"fedcba9876543210","grid_id":"g"}""");
         assertEquals(Observation.Kind.SKIPPED, old.kind());
         assertEquals(new StatsState.GroupKey("m", "fedcba9876543210", "g", "*", "*"), old.group());
+    }
+
+    /**
+     * A trace-only fact's trace joins its model group's average once, however often it is delivered, and the average survives
+     * a snapshot: the example's trace ("The Eiffel", subject [1, 2), p_corrupt 0.05) by hand.
+     */
+    @Test
+    void traceOnlyAverageCountsOnceAndSurvivesASnapshot() throws Exception {
+        String traceOnly = JSON.writeValueAsString(ResultEventJsonTest.examples().get(4));
+        String skipped = JSON.writeValueAsString(ResultEventJsonTest.examples().get(5));
+        StatsState state = new StatsState();
+        assertTrue(state.add(Observation.read(traceOnly)));
+        assertFalse(state.add(Observation.read(traceOnly)), "a redelivered trace counts once");
+        assertTrue(state.add(Observation.read(skipped)));
+        TraceAverage.Summary average = state.view().get(0).traceOnly();
+        assertEquals(1, average.facts());
+        assertEquals(1, average.notAnalysed());
+        double[][] mlp = average.effect().get("mlp"); // restored mlp [[0.1, 0.2], [0.3, 0.4]]: the subject is token 1
+        for (TokenGroup group : List.of(TokenGroup.FIRST_SUBJECT, TokenGroup.LAST_SUBJECT, TokenGroup.LAST)) {
+            assertArrayEquals(new double[] {0.3 - 0.05, 0.4 - 0.05}, mlp[group.ordinal()], 1e-12, group.label());
+        }
+        for (TokenGroup group : List.of(TokenGroup.MIDDLE_SUBJECT, TokenGroup.FIRST_SUBSEQUENT, TokenGroup.FURTHER)) {
+            assertNull(mlp[group.ordinal()], group.label());
+        }
+        assertArrayEquals(new long[] {0, 1}, average.peakLayers(), "localization [0.3, 0.6] peaks at layer 1");
+        assertEquals(1.0, average.meanPeakLayer());
+
+        StatsState restored = new StatsState();
+        String snapshot = JSON.writeValueAsString(state.snapshots("a", Map.of(), "now").values().iterator().next());
+        restored.restore(JSON.readValue(snapshot, StatsState.GroupSnapshot.class));
+        assertFalse(restored.add(Observation.read(traceOnly)), "counted before the snapshot");
+        assertEquals(JSON.writeValueAsString(state.view()), JSON.writeValueAsString(restored.view()));
+    }
+
+    /** A trace-only trace of other layers than its group's (no worker of one version writes one) is refused, changing nothing. */
+    @Test
+    void aTraceOnlyTraceOfOtherLayersIsRefusedBeforeItCounts() throws Exception {
+        StatsState state = new StatsState();
+        assertTrue(state.add(Observation.read(JSON.writeValueAsString(ResultEventJsonTest.examples().get(4)))));
+        String before = JSON.writeValueAsString(state.view());
+        Observation threeLayers = Observation.read("""
+                {"type":"trace","trace_only":true,"id":"00000000000000ff","model":"testbed","model_version":"v1","grid_id":"%s",
+                 "trace":{"tokens":["a"],"subject_start":0,"subject_end":1,"localization":[0.1,0.2,0.3],
+                 "restored":{"hidden":[[0.1,0.2,0.3]],"mlp":[[0.1,0.2,0.3]],"attn":[[0.1,0.2,0.3]]}}}""".formatted(GRID));
+        assertEquals("a trace of 3 layers among traces of 2", assertThrows(IllegalArgumentException.class, () -> state.add(threeLayers)).getMessage());
+        assertEquals(before, JSON.writeValueAsString(state.view()));
+        assertThrows(IllegalArgumentException.class, () -> state.add(threeLayers), "not counted, so refused again rather than a duplicate");
     }
 
     /** Two versions of one model, and two grids of one version, are four groups: never pooled. */
@@ -95,6 +154,10 @@ class ObservationTest {
                 "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}",
                 "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"," + edit.replace("\"method\":\"rome\",", "") + "}",
                 "{\"type\":\"edit\",\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"," + edit.replace("3", "-1") + "}",
+                "{\"type\":\"trace\",\"trace_only\":true,\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\"}", // no trace
+                "{\"type\":\"trace\",\"trace_only\":true,\"id\":\"00000000000000ff\",\"model\":\"m\",\"model_version\":\"1\",\"grid_id\":\"g\","
+                        + "\"trace\":{\"tokens\":[\"a\"],\"subject_start\":0,\"subject_end\":1,\"localization\":[0.5],"
+                        + "\"restored\":{\"hidden\":[[0.1]],\"mlp\":[[0.1, 0.2]],\"attn\":[[0.1]]}}}", // a grid of other layers
                 "[1, 2]")) {
             assertThrows(Observation.Unreadable.class, () -> Observation.read(json), json);
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.locus.app.EmbeddedKafkaResource;
 import dev.locus.app.KafkaTestSupport;
 import dev.locus.facts.Fact;
@@ -128,6 +129,60 @@ class ServiceEndToEndTest {
                 + "model=\"testbed\",predictors=\"both\",problem=\"error_injection\",version=\"" + version + "\"}"), metrics);
         assertTrue(metrics.contains("locus_facts_completed_total{model=\"testbed\"}"));
         assertTrue(metrics.contains("kafka_consumer_"), "Kafka client metrics are exported too");
+    }
+
+    /**
+     * A ROME known fact (known_1000's form, about a testbed fact the model knows) posted over HTTP is traced and not edited,
+     * and its trace is in the model group's trace-only average on /api/stats and in the metrics.
+     */
+    @Test
+    void aRomeKnownFactIsTracedNotEditedAndAveraged() throws Exception {
+        Fact fact = Testbed.GPT2.facts().get(20);
+        ObjectNode known = JSON.createObjectNode().put("known_id", 900_020).put("subject", fact.subject()).put("attribute", fact.targetTrue())
+                .put("template", fact.prompt().replace(fact.subject(), "{}")).put("prediction", " " + fact.targetTrue())
+                .put("prompt", fact.prompt()).put("relation_id", fact.relationId());
+        HttpResponse<String> accepted = post(known.toString(), "test-key");
+        assertEquals(202, accepted.statusCode(), accepted.body());
+        assertEquals("known-900020", JSON.readTree(accepted.body()).get("ids").get(0).asText());
+
+        JsonNode trace = traceOnlyResults(Duration.ofSeconds(600), got -> !got.isEmpty()).get(0);
+        assertEquals("trace", trace.get("type").asText(), trace.toString());
+        assertTrue(trace.get("trace_only").asBoolean());
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        JsonNode average = null;
+        while (average == null) {
+            for (JsonNode g : JSON.readTree(get("api/stats").body()).get("groups")) {
+                if (g.get("method").asText().equals("*") && g.get("model_version").asText().equals(trace.get("model_version").asText())
+                        && g.get("grid_id").asText().equals(trace.get("grid_id").asText()) && g.path("trace_only").path("facts").asInt() >= 1) {
+                    average = g.get("trace_only");
+                }
+            }
+            assertTrue(average != null || System.nanoTime() < deadline, "the trace-only average on /api/stats");
+            Thread.sleep(200);
+        }
+        assertEquals(6, average.get("token_groups").size());
+        assertEquals(6, average.get("effect").get("mlp").size());
+        assertEquals(12, average.get("layers").asInt());
+        assertEquals(12, average.get("peak_layers").size());
+        assertTrue(get("q/metrics").body().contains("locus_trace_only_facts{grid=\"" + trace.get("grid_id").asText() + "\",model=\"testbed\""));
+        // By now, after the stats, an edit would have followed the trace (that none ever does, FactStudyRunnerTest shows).
+        List<JsonNode> again = traceOnlyResults(Duration.ofSeconds(5), got -> false); // all there is after 5 s
+        assertEquals(List.of("trace"), again.stream().map(e -> e.get("type").asText()).toList(), "a trace and no edit");
+    }
+
+    /** Results of the known fact posted above, once {@code done} holds for them or the timeout passes. */
+    private static List<JsonNode> traceOnlyResults(Duration timeout, java.util.function.Predicate<List<JsonNode>> done) {
+        java.util.function.Function<List<ConsumerRecord<String, String>>, List<JsonNode>> mine = got -> got.stream()
+                .map(r -> {
+                    try {
+                        return JSON.readTree(r.value());
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                })
+                .filter(e -> e.path("fact_id").asText().equals("known-900020")).toList();
+        return mine.apply(KafkaTestSupport.readUntil("locus.results", timeout, got -> done.test(mine.apply(got))));
     }
 
     @Test

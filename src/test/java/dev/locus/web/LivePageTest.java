@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.app.EmbeddedKafkaResource;
+import dev.locus.facts.Fact;
 import dev.locus.facts.FactIntake;
 import dev.locus.testbed.Testbed;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -60,11 +61,17 @@ class LivePageTest {
         long baseline = rewriteObservations(before);
         double completed = before.get("progress").get("completed").asDouble();
 
-        String facts = Stream.of(40, 41).map(i -> FactIntake.json(Testbed.GPT2.facts().get(i))).collect(Collectors.joining("\n"));
+        // Two facts to trace and edit, and one ROME known fact (known_1000's form) to trace only.
+        Fact knownFact = Testbed.GPT2.facts().get(43);
+        String known = JSON.createObjectNode().put("known_id", 800_043).put("subject", knownFact.subject())
+                .put("attribute", knownFact.targetTrue()).put("prompt", knownFact.prompt()).toString();
+        String facts = Stream.concat(Stream.of(40, 41).map(i -> FactIntake.json(Testbed.GPT2.facts().get(i))), Stream.of(known))
+                .collect(Collectors.joining("\n"));
         HttpResponse<String> accepted = postFacts(facts);
         assertEquals(202, accepted.statusCode(), accepted.body());
-        JsonNode settled = awaitSettled(s -> s.get("progress").get("completed").asDouble() >= completed + 2
-                && rewriteObservations(s) > baseline, Duration.ofSeconds(600), "both facts done and their results aggregated");
+        JsonNode settled = awaitSettled(s -> s.get("progress").get("completed").asDouble() >= completed + 3
+                && rewriteObservations(s) > baseline && traceOnly(s) != null, Duration.ofSeconds(600),
+                "the facts done and their results aggregated");
 
         try (Browser browser = Browser.start()) {
             browser.open(base.resolve("/" + GROUP).toString());
@@ -76,6 +83,7 @@ class LivePageTest {
             JsonNode now = stats();
             assertEquals(settled.get("groups"), now.get("groups"), "the figures did not move while the page was read");
             checkDrawnFigures(dom, now, sample());
+            checkTraceOnly(browser, traceOnly(now));
             assertEquals("sse", browser.script("return document.getElementById('transport').dataset.transport").asText(),
                     "the page listens to /api/stats/stream");
 
@@ -98,6 +106,35 @@ class LivePageTest {
                     + " && +document.querySelector('[data-chart=scatter]').dataset.points > 0", Duration.ofSeconds(30),
                     "the polling page to draw");
             checkDrawnFigures(browser.source(), stats(), sample());
+        }
+    }
+
+    /** The model group's trace-only average, once it has a fact traced; else null. */
+    private static JsonNode traceOnly(JsonNode stats) {
+        for (JsonNode g : stats.get("groups")) {
+            if (g.get("model").asText().equals("testbed") && g.get("method").asText().equals("*") && g.path("trace_only").path("facts").asLong() > 0) {
+                return g.get("trace_only");
+            }
+        }
+        return null;
+    }
+
+    /** The trace-only card: its count and every kind's grid of token groups × layers, cell by cell as the service has them. */
+    private static void checkTraceOnly(Browser browser, JsonNode average) throws Exception {
+        String caption = browser.script("return document.getElementById('trace-only-caption').textContent").asText();
+        assertTrue(caption.contains(average.get("facts").asLong() + " facts traced"), caption);
+        for (String kind : List.of("hidden", "mlp", "attn")) {
+            JsonNode cells = browser.script("return Array.from(document.querySelectorAll('#trace-only table[data-kind=" + kind
+                    + "] tbody tr')).map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent))");
+            JsonNode rows = average.get("effect").get(kind);
+            assertEquals(6, cells.size(), kind);
+            for (int g = 0; g < 6; g++) {
+                for (int l = 0; l < average.get("layers").asInt(); l++) {
+                    String expected = rows.get(g).isNull() ? "—" : String.format(java.util.Locale.ROOT, "%.2f", rows.get(g).get(l).asDouble())
+                            .replace("-0.00", "0.00").replace("-", "\u2212");
+                    assertEquals(expected, cells.get(g).get(l).asText(), kind + ", group " + g + ", layer " + l);
+                }
+            }
         }
     }
 
