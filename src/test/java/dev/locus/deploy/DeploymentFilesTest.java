@@ -333,9 +333,9 @@ class DeploymentFilesTest {
         assertTrue(pod.getTolerations().stream().anyMatch(t -> "nvidia.com/gpu".equals(t.getKey())));
         Map<String, String> config = gpu.configMap("locus-worker").getData();
         assertEquals("gpt2-xl", config.get("LOCUS_MODEL_NAME"));
-        assertEquals("gpt2-xl", config.get("LOCUS_EDITING_CONFIG"));
+        assertEquals("paper-gpt2-xl", config.get("LOCUS_GRID_PROTOCOL"), "the published run on GPT-2 XL");
         // Every file the worker is told to read lies on a mounted volume.
-        for (String key : List.of("LOCUS_MODEL_DIR", "LOCUS_EDITING_CORPUS", "LOCUS_TRACING_NOISE_SUBJECTS")) {
+        for (String key : List.of("LOCUS_MODEL_DIR", "LOCUS_EDITING_CORPUS")) {
             String path = config.get(key);
             assertNotNull(path, key);
             assertTrue(container.getVolumeMounts().stream().anyMatch(m -> path.startsWith(m.getMountPath() + "/")),

@@ -42,7 +42,7 @@ class PublishedProtocolTest {
     Path tmp;
 
     @Test
-    void paperGptJRunsItsWholeGridOnAGptJOfItsDepth() throws IOException {
+    void paperGptJSetsTheWholeGridAndRunsItOnAGptJOfItsDepth() throws IOException {
         Path dir = deepGptJ(28);
         StudySettings settings = new StudySettings(new StudySettings.Model(dir, "gptj-28", null, "cpu"), "paper-gpt-j",
                 new StudySettings.Edits(null, null, null), new StudySettings.Tracing(null, 1, Map.of(), Double.NaN, null, 0.0, 0),
@@ -60,9 +60,14 @@ class PublishedProtocolTest {
             assertEquals(10, grid.samples());
             assertEquals("paper-gpt-j", grid.editingConfig());
             assertEquals(EditingConfig.paperGptJ().fingerprint(), grid.editingFingerprint());
+        }
+        // Every method at the grid's first, ROME's own and last layer for one problem (the grid's 180 edits through 28 blocks
+        // take many minutes on 2 cores): Fact Forcing, whose ROME has the most overrides (25 steps, v* lr 5e-2).
+        try (FactStudyRunner runner = FactStudyRunner.open(settings.withEdits(new StudySettings.Edits(null, List.of("fact_forcing"),
+                new int[] {0, 5, 27})), message -> {})) {
             runner.run(FACT, events::add);
         }
-        assertEquals(1 + 9 * 4 * 5, events.size(), "the trace and every edit of the grid");
+        assertEquals(1 + 3 * 4, events.size(), "the trace and an edit per method and layer");
         Map<String, int[]> edited = new LinkedHashMap<>();
         int failed = 0;
         for (ResultEvent e : events.subList(1, events.size())) {
@@ -70,7 +75,7 @@ class PublishedProtocolTest {
             edited.put(edit.method() + "@" + edit.layer(), edit.editedLayers());
             failed += edit.status().equals("ok") ? 0 : 1;
             if (edit.method().equals("rome") && edit.status().equals("ok")) {
-                assertTrue(edit.steps() <= (edit.problem().equals("fact_forcing") ? 24 : 19), "their compute_v's updates: " + edit.steps());
+                assertEquals(24, edit.steps(), "their compute_v's 25 − 1 updates, no early stop");
             }
         }
         assertEquals(0, failed, "every edit of the grid succeeded");
@@ -78,7 +83,7 @@ class PublishedProtocolTest {
         assertArrayEquals(new int[] {25, 26, 27}, edited.get("memit@27"), "window 5 clipped at the top");
         assertArrayEquals(new int[] {0, 1, 2}, edited.get("ft-5@0"), "and at the bottom");
         assertArrayEquals(new int[] {3, 4, 5, 6, 7}, edited.get("ft-5@5"));
-        assertArrayEquals(new int[] {24}, edited.get("ft-1@24"));
+        assertArrayEquals(new int[] {27}, edited.get("ft-1@27"));
     }
 
     /** The tiny GPT-J fixture with its blocks repeated to {@code layers}, a word for each id and a corpus.txt. */
