@@ -5,6 +5,7 @@ import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Essence;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.figures.StudyFigure;
@@ -81,6 +82,19 @@ public class EditStudyCommand implements Runnable {
                     + "time, the reference (default: ${DEFAULT-VALUE})")
     int batchRows;
 
+    @Option(names = "--essence", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "measure every edit's essence (perplexity of \"{subject} is a\" samples after vs before), fluency (n-gram "
+                    + "entropy) and target_score, as Hase et al. do (README, \"Essence and fluency\"); --no-essence: results without "
+                    + "them, as before (default: ${DEFAULT-VALUE})")
+    boolean essence;
+
+    @Option(names = "--essence-samples", defaultValue = "" + Essence.Settings.SAMPLES, description = "essence texts per fact (default: ${DEFAULT-VALUE}, the authors')")
+    int essenceSamples;
+
+    @Option(names = "--essence-length", defaultValue = "" + Essence.Settings.LENGTH,
+            description = "tokens per essence text, prompt included, capped at the context (default: ${DEFAULT-VALUE}; the authors': 100)")
+    int essenceLength;
+
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
     Path cache;
 
@@ -117,7 +131,8 @@ public class EditStudyCommand implements Runnable {
                     ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
             EditingConfig editing = EditingConfig.named(config);
             EditingStudy study = new EditingStudy(lm, editing, statistics,
-                    editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma), batchRows);
+                    editing.prefixes(lm, 0), new FastTracer(lm, TracingSettings.defaults(), sigma), batchRows,
+                    new Essence.Settings(essence, essenceSamples, essenceLength, Essence.Settings.TOP_K));
             List<EditResult> results = new ArrayList<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {

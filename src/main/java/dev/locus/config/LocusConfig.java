@@ -157,6 +157,26 @@ public interface LocusConfig {
          */
         @WithDefault("128")
         int batchRows();
+
+        /**
+         * Essence, fluency and target_score of every edit (dev.locus.editing.Essence; README, "Essence and fluency"):
+         * top-k samples of "{subject} is a" before and after the edit, their perplexity and n-gram entropy. Off = results
+         * exactly as without them (none of their fields).
+         */
+        @WithDefault("true")
+        boolean essence();
+
+        /** Essence texts per fact (the authors': 5). */
+        @WithDefault("5")
+        int essenceSamples();
+
+        /** Tokens per essence text, prompt included, capped at the model's context (the authors': 100). */
+        @WithDefault("24")
+        int essenceLength();
+
+        /** The k of the essence texts' top-k sampling (ROME's generate_fast: 5). */
+        @WithDefault("5")
+        int essenceTopK();
     }
 
     interface Limits {

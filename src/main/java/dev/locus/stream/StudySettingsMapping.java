@@ -1,6 +1,7 @@
 package dev.locus.stream;
 
 import dev.locus.config.LocusConfig;
+import dev.locus.editing.Essence;
 import dev.locus.study.StudySettings;
 
 /**
@@ -19,6 +20,8 @@ public final class StudySettingsMapping {
                 new StudySettings.Edits(c.grid().methods(), c.grid().problems(), layers),
                 new StudySettings.Tracing(c.tracing().samples(), c.tracing().seed(), c.tracing().windows(),
                         c.tracing().noiseSigma().orElse(Double.NaN), c.tracing().noiseSubjects().orElse(null), c.tracing().minPClean()),
-                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache(), c.editing().batchRows()));
+                new StudySettings.Editing(c.editing().config(), c.editing().corpus().orElse(null), c.editing().cache(), c.editing().batchRows(),
+                        new Essence.Settings(c.editing().essence(), c.editing().essenceSamples(), c.editing().essenceLength(),
+                                c.editing().essenceTopK())));
     }
 }

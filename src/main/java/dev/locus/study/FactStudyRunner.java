@@ -75,11 +75,12 @@ public final class FactStudyRunner implements AutoCloseable {
                     ? source.keyStatistics(lm, s.editing().corpus(), s.editing().cacheDir(), progress) : null;
             EditingConfig editing = EditingConfig.named(s.editing().config());
             EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma),
-                    s.editing().batchRows());
+                    s.editing().batchRows(), s.editing().essence());
             Map<String, Integer> windowLabels = new LinkedHashMap<>();
             tracing.windows().forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
-                    layers, s.tracing().samples(), s.tracing().seed(), windowLabels, sigma, s.tracing().minPClean(), s.editing().config(), editing.fingerprint());
+                    layers, s.tracing().samples(), s.tracing().seed(), windowLabels, sigma, s.tracing().minPClean(), s.editing().config(), editing.fingerprint(),
+                    Grid.Essence.of(s.editing().essence()));
             String name = s.model().name() != null ? s.model().name() : source.name();
             return new FactStudyRunner(lm, name, s.model().version(), grid, methods, problems, study);
         } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package dev.locus.study;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.model.Sha256;
@@ -23,7 +24,22 @@ public record Grid(
         @JsonProperty("noise_sigma") double noiseSigma,
         @JsonProperty("min_p_clean") double minPClean,
         @JsonProperty("editing_config") String editingConfig,
-        @JsonProperty("editing_fingerprint") String editingFingerprint) {
+        @JsonProperty("editing_fingerprint") String editingFingerprint,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Essence essence) {
+
+    /** A grid without the essence metrics (its JSON, and so its id, as before they existed). */
+    public Grid(List<String> methods, List<String> problems, int[] layers, int samples, long seed, Map<String, Integer> windows,
+                double noiseSigma, double minPClean, String editingConfig, String editingFingerprint) {
+        this(methods, problems, layers, samples, seed, windows, noiseSigma, minPClean, editingConfig, editingFingerprint, null);
+    }
+
+    /** The essence metrics' settings, when they are on: they change the essence and fluency figures, so they make a grid. */
+    public record Essence(int samples, int length, @JsonProperty("top_k") int topK) {
+        /** Null when off. */
+        public static Essence of(dev.locus.editing.Essence.Settings s) {
+            return s.enabled() ? new Essence(s.samples(), s.length(), s.topK()) : null;
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

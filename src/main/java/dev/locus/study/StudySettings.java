@@ -1,5 +1,6 @@
 package dev.locus.study;
 
+import dev.locus.editing.Essence;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -74,16 +75,25 @@ public record StudySettings(Model model, Edits edits, Tracing tracing, Editing e
      * @param cacheDir where key statistics are cached
      * @param batchRows row budget of a fact's batched value optimisations ({@link EditingStudy}), 0 = one edit at a time;
      *                  how the edits are computed, not what they are: no part of the grid
+     * @param essence   the essence, fluency and target_score metrics of every edit (part of the grid when on)
      */
-    public record Editing(String config, Path corpus, Path cacheDir, int batchRows) {
+    public record Editing(String config, Path corpus, Path cacheDir, int batchRows, Essence.Settings essence) {
         public Editing {
             if (batchRows < 0) {
                 throw new IllegalArgumentException("locus.editing.batch-rows is a row budget (at least 1) or 0 for one edit at a time, not "
                         + batchRows);
             }
+            if (essence == null) {
+                essence = Essence.Settings.off();
+            }
         }
 
-        /** With the default batching ({@link EditingStudy#DEFAULT_BATCH_ROWS}). */
+        /** Without the essence metrics. */
+        public Editing(String config, Path corpus, Path cacheDir, int batchRows) {
+            this(config, corpus, cacheDir, batchRows, Essence.Settings.off());
+        }
+
+        /** With the default batching ({@link EditingStudy#DEFAULT_BATCH_ROWS}), without the essence metrics. */
         public Editing(String config, Path corpus, Path cacheDir) {
             this(config, corpus, cacheDir, EditingStudy.DEFAULT_BATCH_ROWS);
         }
