@@ -3,7 +3,10 @@
 // but this service.
 'use strict';
 (function () {
-  const METRICS = ['rewrite', 'paraphrase', 'neighborhood', 'overall'];
+  // The four scores, always offered; then Hase et al.'s target_score, essence score (lower is better) and the edited
+  // model's fluency, shown only for groups whose edits carry them (the essence metrics on; README, "Essence and fluency").
+  const METRICS = ['rewrite', 'paraphrase', 'neighborhood', 'overall', 'target', 'essence', 'fluency'];
+  const ALWAYS = 4;
   const PROBLEMS = ['error_injection', 'tracing_reversal', 'fact_erasure', 'fact_amplification', 'fact_forcing'];
   const METHODS_ORDER = ['rome', 'memit', 'ft-1', 'ft-5'];
   const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -173,7 +176,7 @@
     sel.problem = pick(problems, sel.problem, fallback.problem);
     const group = shown.find((g) => g.method === sel.method && g.problem === sel.problem) || null;
     const present = group ? Object.keys(group.analysis || {}) : [];
-    const metrics = METRICS.concat(present.filter((m) => !METRICS.includes(m)));
+    const metrics = METRICS.filter((m, i) => i < ALWAYS || present.includes(m)).concat(present.filter((m) => !METRICS.includes(m)));
     sel.metric = pick(metrics, sel.metric, 'rewrite');
     fillSelect($('model'), models, sel.model);
     fillSelect($('version'), versions, sel.version);
@@ -511,7 +514,7 @@
     svg.setAttribute('data-points', points.length);
     svg.setAttribute('data-means', means.length);
     const total = analysis ? num(analysis.observations) : 0;
-    $('scatter-caption').textContent = means.length ? `· ${metric} score` : '';
+    $('scatter-caption').textContent = means.length ? `· ${metric} score${metric === 'essence' ? ' (perplexity after − before: lower is better)' : ''}` : '';
     $('scatter-note').textContent = !means.length ? ''
       : `Small dots: one per edit, ${points.length === total ? 'all' : 'the latest'} ${count(points.length)} of ${count(total)} `
         + `(the service keeps each group's latest ${count(sample && sample.capacity ? sample.capacity : 500)} in memory only: `

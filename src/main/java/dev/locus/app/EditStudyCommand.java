@@ -5,6 +5,7 @@ import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Essence;
 import dev.locus.study.EditingStudy;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.figures.StudyFigure;
@@ -92,6 +93,19 @@ public class EditStudyCommand implements Runnable {
                     + "time, the reference (default: ${DEFAULT-VALUE})")
     int batchRows;
 
+    @Option(names = "--essence", negatable = true, fallbackValue = "true",
+            description = "measure every edit's essence (perplexity of \"{subject} is a\" samples after vs before), fluency (n-gram "
+                    + "entropy) and target_score, as Hase et al. do (README, \"Essence and fluency\"); --no-essence: results without "
+                    + "them (default: the protocol's: on in the published ones, off without one)")
+    Boolean essence;
+
+    @Option(names = "--essence-samples", description = "essence texts per fact (default: the protocol's, the authors' 5)")
+    Integer essenceSamples;
+
+    @Option(names = "--essence-length", description = "tokens per essence text, prompt included, capped at the context "
+            + "(default: the protocol's: the authors' 100 in the published ones, else " + Essence.Settings.LENGTH + ")")
+    Integer essenceLength;
+
     @Option(names = "--cache", defaultValue = "${sys:user.home}/.cache/locus", description = "key-statistics cache directory")
     Path cache;
 
@@ -137,7 +151,8 @@ public class EditStudyCommand implements Runnable {
                     ? source.keyStatistics(lm, corpus, cache, System.err::println) : null;
             EditingConfig editing = p.editing(p.editingConfig(config));
             EditingStudy study = new EditingStudy(lm, editing, statistics,
-                    editing.prefixes(lm, 0), new FastTracer(lm, tracing, sigma), batchRows);
+                    editing.prefixes(lm, 0), new FastTracer(lm, tracing, sigma), batchRows,
+                    p.essence(new StudySettings.EssenceSet(essence, essenceSamples, essenceLength, null)));
             List<EditResult> results = new ArrayList<>();
             long start = System.nanoTime();
             for (int i = 0; i < facts.size(); i++) {

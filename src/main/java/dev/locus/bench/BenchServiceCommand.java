@@ -300,6 +300,10 @@ public class BenchServiceCommand implements Runnable {
         }
         cmd.add("-Dlocus.editing.cache=" + s.editing().cacheDir().toAbsolutePath());
         cmd.add("-Dlocus.editing.batch-rows=" + s.editing().batchRows());
+        cmd.add("-Dlocus.editing.essence=" + s.editing().essence().enabled());
+        cmd.add("-Dlocus.editing.essence-samples=" + s.editing().essence().samples());
+        cmd.add("-Dlocus.editing.essence-length=" + s.editing().essence().length());
+        cmd.add("-Dlocus.editing.essence-top-k=" + s.editing().essence().topK());
     }
 
     /**

@@ -79,7 +79,7 @@ public final class SyntheticResults {
         windows.put("hidden", 1);
         windows.put("mlp", 5);
         windows.put("attn", 5);
-        return new Grid(methods, problems, layers, 10, 1, windows, 0.1376, 0.02, "testbed", EditingConfig.testbed().fingerprint(), null, null, null);
+        return new Grid(methods, problems, layers, 10, 1, windows, 0.1376, 0.02, "testbed", EditingConfig.testbed().fingerprint());
     }
 
     /** The {@code i}-th distinct result, in a worker's order: fact by fact (models in turn), problem, method, layer. */

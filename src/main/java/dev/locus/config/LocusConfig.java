@@ -175,6 +175,22 @@ public interface LocusConfig {
          */
         @WithDefault("128")
         int batchRows();
+
+        /**
+         * Essence, fluency and target_score of every edit (dev.locus.editing.Essence; README, "Essence and fluency"):
+         * top-k samples of "{subject} is a" before and after the edit, their perplexity and n-gram entropy. Off = results
+         * exactly as without them (none of their fields). Absent = the protocol's (locus: off, the published ones: on).
+         */
+        Optional<Boolean> essence();
+
+        /** Essence texts per fact; absent = the protocol's (the authors' 5 in all). */
+        Optional<Integer> essenceSamples();
+
+        /** Tokens per essence text, prompt included, capped at the context; absent = the protocol's (published 100, else 24). */
+        Optional<Integer> essenceLength();
+
+        /** The k of the essence texts' top-k sampling; absent = the protocol's (ROME's generate_fast: 5). */
+        Optional<Integer> essenceTopK();
     }
 
     interface Limits {

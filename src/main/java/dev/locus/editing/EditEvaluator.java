@@ -15,21 +15,37 @@ import java.util.List;
  * o_true), the prompts scored before and after (rewrite, paraphrases, neighbours), and the
  * scores. The subject noise of Tracing Reversal and Fact Forcing is the tracing noise: σ and a
  * seed per fact. Neighbour prompts are about other subjects and are scored without noise.
+ *
+ * <p>With {@link Essence.Settings#enabled essence metrics} on, {@link #setup} also samples the fact's essence texts from
+ * the unedited model (seeded by {@link Essence#seed} from this evaluator's seed and the fact), and every successful edit
+ * gets target_score, essence and fluency, measured while the edit is applied, after the probabilities.
  */
 public final class EditEvaluator {
     private final LanguageModel lm;
     private final double sigma;
     private final long seed;
+    private final Essence essence;
 
+    /** Without the essence metrics: results exactly as before them. */
     public EditEvaluator(LanguageModel lm, double sigma, long seed) {
+        this(lm, sigma, seed, Essence.Settings.off());
+    }
+
+    public EditEvaluator(LanguageModel lm, double sigma, long seed, Essence.Settings essence) {
         this.lm = lm;
         this.sigma = sigma;
         this.seed = seed;
+        this.essence = essence.enabled() ? new Essence(lm, essence) : null;
     }
 
-    /** A fact under one problem, with everything measured before any edit. */
+    /** A fact under one problem, with everything measured before any edit ({@code essence} null when off). */
     public record Setup(Fact fact, EditingProblem problem, EditTask task, double rewritePre, List<Double> paraphrasePre,
-                        List<Double> neighborhoodPre) {}
+                        List<Double> neighborhoodPre, Essence.Before essence) {
+        public Setup(Fact fact, EditingProblem problem, EditTask task, double rewritePre, List<Double> paraphrasePre,
+                     List<Double> neighborhoodPre) {
+            this(fact, problem, task, rewritePre, paraphrasePre, neighborhoodPre, null);
+        }
+    }
 
     public Setup setup(Fact fact, EditingProblem problem) {
         SubjectNoise noise = new SubjectNoise(seed, sigma, 2 * lm.tokenizer().encode(fact.subject()).length() + 2, lm.dimensions().width());
@@ -46,7 +62,8 @@ public final class EditEvaluator {
         EditTask task = new EditTask(fact.prompt(), fact.subject(), target, problem.raises(),
                 problem.noisedSubject() ? noise : null);
         return new Setup(fact, problem, task, subjectPrompts(task, List.of(fact.prompt())).get(0),
-                subjectPrompts(task, fact.paraphrasePrompts()), neighbours(fact, target));
+                subjectPrompts(task, fact.paraphrasePrompts()), neighbours(fact, target),
+                essence == null ? null : essence.before(task, Essence.seed(seed, fact.id())));
     }
 
     /** Applies the edit, measures it, undoes it. A failing edit gives a "failed" result, never an exception. */
@@ -72,10 +89,19 @@ public final class EditEvaluator {
                 neighborhood += EditingProblem.neighbourhoodScore(s.neighborhoodPre().get(i), neighborhoodPost.get(i))
                         / neighborhoodPost.size();
             }
+            Essence.Before before = s.essence();
+            Essence.After after = before == null ? null : essence.after(s.task(), before);
             return new EditResult(s.fact().id(), method, problem, layer, applied.layers(), s.task().target(), s.rewritePre(),
                     rewritePost, s.paraphrasePre(), paraphrasePost, s.neighborhoodPre(), neighborhoodPost, rewrite, paraphrase,
                     neighborhood, (rewrite + paraphrase + neighborhood) / 3, tracingValue, applied.steps(), applied.loss(),
-                    (System.nanoTime() - start) / 1_000_000, "ok", null);
+                    (System.nanoTime() - start) / 1_000_000, "ok", null,
+                    before == null ? null : EditResult.targetScore(rewrite, paraphrase, neighborhood),
+                    before == null ? null : before.seed(),
+                    before == null ? null : before.perplexity(),
+                    before == null ? null : after.perplexity(),
+                    before == null ? null : after.perplexity() - before.perplexity(),
+                    before == null ? null : before.fluency(),
+                    before == null ? null : after.fluency());
         } catch (RuntimeException e) {
             return new EditResult(s.fact().id(), method, problem, layer, new int[0], s.task().target(), s.rewritePre(),
                     Double.NaN, s.paraphrasePre(), List.of(), s.neighborhoodPre(), List.of(), Double.NaN, Double.NaN,

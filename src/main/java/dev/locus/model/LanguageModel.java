@@ -119,6 +119,11 @@ public final class LanguageModel implements AutoCloseable {
         return tokenizer().decode(ids);
     }
 
+    /** {@link TextTokenizer#decodeText}: the text without special tokens. */
+    public String decodeText(long[] ids) {
+        return tokenizer().decodeText(ids);
+    }
+
     /**
      * Per-row log p(target | prompt) as a [rows] array, differentiable through weights and hooks.
      * With {@code firstTokenOnly} only the first target token is scored (the older variant of the study).
@@ -178,6 +183,97 @@ public final class LanguageModel implements AutoCloseable {
             }
         }
         return Arrays.copyOfRange(seq, prompt.length, seq.length);
+    }
+
+    /**
+     * Top-k sampling as ROME's {@code generate_fast} (kmeng01/rome util/generate.py, used by google/belief-localization
+     * experiments/evaluate.py for the essence texts): {@code samples} rows that all start as {@code prompt} and grow one
+     * token a step until they are {@code length} tokens long, prompt included ({@code max_out_len}); each step the next
+     * token is drawn from the {@code topK} most probable ones, their probabilities renormalised. No early stop at an
+     * end-of-text token, as there. Every pass recomputes the whole prefix (no key-value cache), without hooks.
+     *
+     * <p>Deterministic for a seed: the softmax and top-k are NDArray ops, the draws come from a {@link java.util.SplittableRandom}
+     * seeded with {@code seed}, one uniform number per row and step in row order, never from the engine's generator. Run it
+     * outside gradient collection (DESIGN.md, DJL pitfalls).
+     *
+     * @return the rows, prompt first, each {@code length} tokens (capped at the context length)
+     */
+    public long[][] sampleTopK(long[] prompt, int samples, int length, int topK, long seed) {
+        if (samples < 1 || topK < 1) {
+            throw new IllegalArgumentException("sampling needs at least one sample and top-k of at least 1: " + samples + ", " + topK);
+        }
+        int total = Math.min(Math.max(length, prompt.length), dimensions().contextLength());
+        checkFits(prompt.length);
+        int k = (int) Math.min(topK, dimensions().vocabSize());
+        long[][] rows = new long[samples][];
+        for (int r = 0; r < samples; r++) {
+            rows[r] = Arrays.copyOf(prompt, total);
+        }
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        for (int len = prompt.length; len < total; len++) {
+            try (NDManager m = manager().newSubManager()) {
+                long[] flat = new long[samples * len];
+                for (int r = 0; r < samples; r++) {
+                    System.arraycopy(rows[r], 0, flat, r * len, len);
+                }
+                NDArray last = model.forward(m.create(flat, new Shape(samples, len)), Hooks.none()).get(new NDIndex(":, -1, :"));
+                ai.djl.ndarray.NDList top = last.softmax(-1).topK(k, -1, true, true);
+                float[] p = top.get(0).toFloatArray();
+                long[] ids = top.get(1).toType(DataType.INT64, false).toLongArray();
+                for (int r = 0; r < samples; r++) {
+                    double sum = 0;
+                    for (int j = 0; j < k; j++) {
+                        sum += p[r * k + j];
+                    }
+                    double u = random.nextDouble() * sum;
+                    int pick = k - 1;
+                    double c = 0;
+                    for (int j = 0; j < k; j++) {
+                        c += p[r * k + j];
+                        if (u < c) {
+                            pick = j;
+                            break;
+                        }
+                    }
+                    rows[r][len] = ids[r * k + pick];
+                }
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * Perplexity of each row as ROME's {@code util/perplexity.py} computes it (the function belief-localization's
+     * essence score calls): exp(−(1/N) Σ_{i≥1} log p(x_i | x_{<i})) with N the row's length, all of its tokens counted
+     * though the first is not predicted. The rows are scored as given (no re-tokenization), all of one length, in one
+     * pass with {@code hooks}; no gradients.
+     */
+    public double[] perplexities(long[][] rows, PassHooks hooks) {
+        int n = rows.length;
+        int len = rows[0].length;
+        checkFits(len);
+        long[] flat = new long[n * len];
+        long[] next = new long[n * len];
+        for (int r = 0; r < n; r++) {
+            if (rows[r].length != len) {
+                throw new IllegalArgumentException("perplexities scores rows of one length: " + rows[r].length + " vs " + len);
+            }
+            System.arraycopy(rows[r], 0, flat, r * len, len);
+            System.arraycopy(rows[r], 1, next, r * len, len - 1); // the last position predicts nothing scored
+        }
+        try (NDManager m = manager().newSubManager()) {
+            NDArray logits = model.forward(m.create(flat, new Shape(n, len)), hooks.at(m, len));
+            float[] logp = logits.logSoftmax(-1).gather(m.create(next, new Shape(n, len, 1)), 2).toFloatArray();
+            double[] out = new double[n];
+            for (int r = 0; r < n; r++) {
+                double sum = 0;
+                for (int i = 0; i < len - 1; i++) {
+                    sum += logp[r * len + i];
+                }
+                out[r] = Math.exp(-sum / len);
+            }
+            return out;
+        }
     }
 
     /** Hooks for one pass of {@code length} tokens, made in that pass's manager. */

@@ -152,6 +152,11 @@ public final class TextTokenizer implements AutoCloseable {
         return tokenizer.decode(ids, false);
     }
 
+    /** The text of {@code ids} without special tokens (BOS, end-of-text, padding), as generated text is read. */
+    public String decodeText(long[] ids) {
+        return tokenizer.decode(ids, true);
+    }
+
     @Override
     public void close() {
         tokenizer.close();

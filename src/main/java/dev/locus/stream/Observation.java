@@ -93,7 +93,8 @@ public record Observation(StatsState.GroupKey group, long id, String factId, Str
             return new Observation(group, id, fact, fingerprint, Kind.FAILED_EDIT, null, null, false, null);
         }
         return new Observation(group, id, fact, fingerprint, Kind.EDIT, new StatsState.Point(edit.layer(), edit.tracingValue(),
-                edit.rewriteScore(), edit.paraphraseScore(), edit.neighborhoodScore(), edit.overallScore()), null, false, null);
+                edit.rewriteScore(), edit.paraphraseScore(), edit.neighborhoodScore(), edit.overallScore(), edit.targetScore(),
+                edit.essenceScore(), edit.fluencyPost()), null, false, null);
     }
 
     private static boolean absent(String s) {

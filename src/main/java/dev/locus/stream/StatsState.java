@@ -1,6 +1,7 @@
 package dev.locus.stream;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.locus.stats.LayerStatistics;
 import dev.locus.study.KnowledgeDiff;
@@ -39,14 +40,29 @@ import java.util.TreeMap;
  * Access is synchronised: the aggregator's thread folds results in while others read.
  */
 public final class StatsState {
-    /** The four scores of an edit (ALGORITHMS.md §4), each analysed against the tracing value. */
-    public static final List<String> METRICS = List.of("rewrite", "paraphrase", "neighborhood", "overall");
+    /**
+     * The four scores of an edit (ALGORITHMS.md §4), then Hase et al.'s target_score, essence score and the edited model's
+     * fluency (README, "Essence and fluency"), each analysed against the tracing value. The last three count only the edits
+     * that carry them (the essence metrics on): a group whose edits have none has no statistics of them at all.
+     */
+    public static final List<String> METRICS = List.of("rewrite", "paraphrase", "neighborhood", "overall", "target", "essence", "fluency");
 
     /** How many of a group's latest observations it keeps for the page's scatter. */
     public static final int SAMPLE_SIZE = 500;
 
-    /** One successful edit as observed: layer, tracing value at that layer and the four scores. */
-    public record Point(int layer, double tracing, double rewrite, double paraphrase, double neighborhood, double overall) {}
+    /**
+     * One successful edit as observed: layer, tracing value at that layer, the four scores and, where the edit has them,
+     * target_score, essence_score and fluency_post (null otherwise, and left out of the page's JSON).
+     */
+    public record Point(int layer, double tracing, double rewrite, double paraphrase, double neighborhood, double overall,
+                        @JsonInclude(JsonInclude.Include.NON_NULL) Double target,
+                        @JsonInclude(JsonInclude.Include.NON_NULL) Double essence,
+                        @JsonInclude(JsonInclude.Include.NON_NULL) Double fluency) {
+        /** An edit without the essence metrics. */
+        public Point(int layer, double tracing, double rewrite, double paraphrase, double neighborhood, double overall) {
+            this(layer, tracing, rewrite, paraphrase, neighborhood, overall, null, null, null);
+        }
+    }
 
     public record GroupKey(String model, String version, String grid, String method, String problem) implements Comparable<GroupKey> {
         private static final java.util.Comparator<GroupKey> ORDER = java.util.Comparator.comparing(GroupKey::model)
@@ -161,9 +177,11 @@ public final class StatsState {
             case EDIT -> {
                 group.edits++;
                 Point p = result.point();
-                double[] scores = {p.rewrite(), p.paraphrase(), p.neighborhood(), p.overall()}; // in the order of METRICS
+                Double[] scores = {p.rewrite(), p.paraphrase(), p.neighborhood(), p.overall(), p.target(), p.essence(), p.fluency()}; // as METRICS
                 for (int i = 0; i < scores.length; i++) {
-                    group.metrics.computeIfAbsent(METRICS.get(i), m -> new LayerStatistics()).add(p.layer(), p.tracing(), scores[i]);
+                    if (scores[i] != null) {
+                        group.metrics.computeIfAbsent(METRICS.get(i), m -> new LayerStatistics()).add(p.layer(), p.tracing(), scores[i]);
+                    }
                 }
                 if (result.factId() != null) {
                     double[] before = group.factEdits.getOrDefault(result.factId(), new double[0]);

@@ -1,6 +1,7 @@
 package dev.locus.stream;
 
 import dev.locus.config.LocusConfig;
+import dev.locus.editing.Essence;
 import dev.locus.study.StudySettings;
 
 /**
@@ -23,7 +24,9 @@ public final class StudySettingsMapping {
                         c.tracing().minPClean().isPresent() ? c.tracing().minPClean().getAsDouble() : null,
                         boxed(c.tracing().knownContinuation())),
                 new StudySettings.Editing(c.editing().config().orElse(null), c.editing().corpus().orElse(null), c.editing().cache(),
-                        c.editing().batchRows()));
+                        c.editing().batchRows(), new StudySettings.EssenceSet(c.editing().essence().orElse(null),
+                        c.editing().essenceSamples().orElse(null), c.editing().essenceLength().orElse(null),
+                        c.editing().essenceTopK().orElse(null))));
     }
 
     private static Integer boxed(java.util.OptionalInt value) {

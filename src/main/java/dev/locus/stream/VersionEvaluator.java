@@ -206,7 +206,7 @@ public class VersionEvaluator {
         }
         StudySettings.Editing editing = version.editingConfig() == null ? own.editing()
                 : new StudySettings.Editing(version.editingConfig(), own.editing().corpus(), own.editing().cacheDir(),
-                        own.editing().batchRows());
+                        own.editing().batchRows(), own.editing().essence());
         return new StudySettings(new StudySettings.Model(Path.of(version.checkpoint()), version.name(), version.version(),
                 own.model().device()), edits, own.tracing(), editing);
     }

@@ -6,6 +6,7 @@ import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
 import dev.locus.editing.Editor;
+import dev.locus.editing.Essence;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.model.Adam;
@@ -46,6 +47,15 @@ public final class EditingStudy {
      *                  v* and MEMIT's z optimised together), or 0 for every edit one at a time (the reference)
      */
     public EditingStudy(LanguageModel lm, EditingConfig config, KeyStatistics statistics, List<String> prefixes, Tracer tracer, int batchRows) {
+        this(lm, config, statistics, prefixes, tracer, batchRows, Essence.Settings.off());
+    }
+
+    /**
+     * As {@link #EditingStudy(LanguageModel, EditingConfig, KeyStatistics, List, Tracer, int)}, every edit also measured by
+     * {@code essence} when it is on: its texts seeded from the tracing seed and the fact ({@link Essence#seed}).
+     */
+    public EditingStudy(LanguageModel lm, EditingConfig config, KeyStatistics statistics, List<String> prefixes, Tracer tracer, int batchRows,
+                        Essence.Settings essence) {
         if (batchRows < 0) {
             throw new IllegalArgumentException("the batch row budget is rows (at least 1) or 0 for one edit at a time, not " + batchRows);
         }
@@ -55,7 +65,7 @@ public final class EditingStudy {
         this.statistics = statistics;
         this.prefixes = prefixes;
         this.tracer = tracer;
-        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed());
+        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed(), essence);
     }
 
     /** Runs the protocol; returns the trace outcome (a not-analysed or trace-only fact gets no edits). */

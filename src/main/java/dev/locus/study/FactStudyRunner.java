@@ -7,6 +7,7 @@ import dev.locus.editing.EditResult;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Essence;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.facts.Fact;
 import dev.locus.model.LanguageModel;
@@ -77,14 +78,16 @@ public final class FactStudyRunner implements AutoCloseable {
                     ? source.keyStatistics(lm, s.editing().corpus(), s.editing().cacheDir(), progress) : null;
             String editingName = protocol.editingConfig(s.editing().config());
             EditingConfig editing = protocol.editing(editingName);
+            Essence.Settings essence = protocol.essence(s.editing().essence());
             EditingStudy study = new EditingStudy(lm, editing, statistics, editing.prefixes(lm, s.tracing().seed()), new FastTracer(lm, tracing, sigma),
-                    s.editing().batchRows());
+                    s.editing().batchRows(), essence);
             Map<String, Integer> windowLabels = new LinkedHashMap<>();
             tracing.windows().forEach((k, v) -> windowLabels.put(k.label(), v));
             Grid grid = new Grid(methods.stream().map(EditingMethod::label).toList(), problems.stream().map(EditingProblem::label).toList(),
                     layers, tracing.samples(), s.tracing().seed(), windowLabels, sigma, tracing.minCleanProbability(), editingName,
                     editing.fingerprint(), Protocol.LOCUS.equals(protocol.name()) ? null : protocol.name(),
-                    tracing.knownContinuation() == 0 ? null : tracing.knownContinuation(), tracing.highDenominator() ? true : null);
+                    tracing.knownContinuation() == 0 ? null : tracing.knownContinuation(), tracing.highDenominator() ? true : null,
+                    Grid.Essence.of(essence));
             String name = s.model().name() != null ? s.model().name() : source.name();
             return new FactStudyRunner(lm, name, s.model().version(), grid, methods, problems, study);
         } catch (RuntimeException e) {

@@ -29,7 +29,23 @@ public record Grid(
         @JsonProperty("editing_fingerprint") String editingFingerprint,
         @JsonInclude(JsonInclude.Include.NON_NULL) String protocol,
         @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("known_continuation") Integer knownContinuation,
-        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("high_denominator") Boolean highDenominator) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("high_denominator") Boolean highDenominator,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Essence essence) {
+
+    /** A grid of Locus's own protocol, without the fact filter, p_high or the essence metrics (its JSON and id as before them). */
+    public Grid(List<String> methods, List<String> problems, int[] layers, int samples, long seed, Map<String, Integer> windows,
+                double noiseSigma, double minPClean, String editingConfig, String editingFingerprint) {
+        this(methods, problems, layers, samples, seed, windows, noiseSigma, minPClean, editingConfig, editingFingerprint, null, null, null,
+                null);
+    }
+
+    /** The essence metrics' settings, when they are on: they change the essence and fluency figures, so they make a grid. */
+    public record Essence(int samples, int length, @JsonProperty("top_k") int topK) {
+        /** Null when off. */
+        public static Essence of(dev.locus.editing.Essence.Settings s) {
+            return s.enabled() ? new Essence(s.samples(), s.length(), s.topK()) : null;
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -3,6 +3,7 @@ package dev.locus.study;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Essence;
 import dev.locus.tracing.TraceKind;
 import dev.locus.tracing.TracingSettings;
 import java.util.Arrays;
@@ -31,10 +32,12 @@ import java.util.Map;
  * @param highDenominator   fractional tracing effects of p_high − p_corrupt rather than p_clean − p_corrupt
  * @param editingConfig     editing hyperparameters (a preset name); null = as configured
  * @param editWindows       layers each method edits around the central one, by method label; left out = its hyperparameters'
+ * @param essence           the essence, fluency and target_score metrics of every edit
  */
 public record Protocol(String name, int modelLayers, List<String> methods, List<String> problems, int[] layers, int samples,
                        Map<String, Integer> tracingWindows, double noiseSigma, double noiseFactor, double minPClean,
-                       int knownContinuation, boolean highDenominator, String editingConfig, Map<String, Integer> editWindows) {
+                       int knownContinuation, boolean highDenominator, String editingConfig, Map<String, Integer> editWindows,
+                       Essence.Settings essence) {
 
     public static final String LOCUS = "locus";
     private static final String SCALED = "-scaled";
@@ -67,7 +70,7 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
     private static Protocol named(String name) {
         return switch (name) {
             case LOCUS -> new Protocol(LOCUS, 0, List.of("rome"), List.of("error_injection"), null, 10, Map.of(), Double.NaN, 3, 0.02, 0,
-                    false, EditingConfig.TESTBED, Map.of());
+                    false, EditingConfig.TESTBED, Map.of(), Essence.Settings.off());
             // Layers: evaluate.py:818-820, list(range(0, 28, 4)) + [5, 27]; noise: tracing.py:546-549, noise_sd = .094.
             case "paper-gpt-j" -> published("paper-gpt-j", 28, new int[] {0, 4, 5, 8, 12, 16, 20, 24, 27}, 0.094, EditingConfig.PAPER_GPT_J);
             // Layers: evaluate.py:814-817, list(range(0, 48, 4)) + [17, 47]; noise: tracing.py:543-545, noise_sd = .1.
@@ -84,12 +87,14 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
      * in windows of 5 (the analysis' TRACE_WINDOW_SIZE = 5; hidden states one layer, causal_trace.py:309-330), fractions of
      * p_high − p_corrupt (the notebook's fraction_restored over orig_pred_prob = high_score, causal_trace.py:411); a fact is
      * analysed if its true object is in the greedy 36-token continuation (tracing.py:545, any case: util/fewshot_utils.py)
-     * and p(true) > 0.02 (evaluate.py:851, target_prob_check).
+     * and p(true) > 0.02 (evaluate.py:851, target_prob_check); every edit's essence and fluency as theirs (5 texts of 100
+     * tokens, top-k 5: the README's "Essence and fluency").
      */
     private static Protocol published(String name, int modelLayers, int[] layers, double sigma, String editingConfig) {
         return new Protocol(name, modelLayers, List.of("rome", "memit", "ft-1", "ft-5"), EditingProblem.labels(), layers, 10,
                 Map.of("hidden", 1, "mlp", 5, "attn", 5), sigma, 3, 0.02, 36, true, editingConfig,
-                Map.of("rome", 1, "memit", 5, "ft-1", 1, "ft-5", 5));
+                Map.of("rome", 1, "memit", 5, "ft-1", 1, "ft-5", 5),
+                new Essence.Settings(true, Essence.Settings.SAMPLES, Essence.Settings.PUBLISHED_LENGTH, Essence.Settings.TOP_K));
     }
 
     /** This protocol's tracing with what {@code set} sets over it. */
@@ -101,6 +106,11 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
         tracingWindows.forEach((kind, size) -> tracing.window(TraceKind.parse(kind), size));
         set.windows().forEach((kind, size) -> tracing.window(TraceKind.parse(kind), size));
         return tracing.build();
+    }
+
+    /** This protocol's essence metrics with what {@code set} sets over them. */
+    public Essence.Settings essence(StudySettings.EssenceSet set) {
+        return set.over(essence);
     }
 
     /** The editing hyperparameters' name: {@code set} if not null, else this protocol's, else the testbed's. */
@@ -123,7 +133,7 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
      * The structure of this protocol on a model of {@code depth} layers: each layer ℓ at round(ℓ · (depth − 1) / (L − 1)) (so the
      * first and last stay first and last; layers that meet are kept once), each window w at max(1, round(w · depth / L)); σ
      * estimated (a published σ is its model's); the hyperparameters are left to the configuration, since the published ones
-     * are tuned to the published models.
+     * are tuned to the published models; essence texts of {@value Essence.Settings#LENGTH} tokens (a small model's context is short).
      */
     public Protocol scaledTo(int depth) {
         if (modelLayers == 0) {
@@ -131,7 +141,7 @@ public record Protocol(String name, int modelLayers, List<String> methods, List<
         }
         int[] scaledLayers = Arrays.stream(layers).map(l -> (int) Math.round(l * (depth - 1.0) / (modelLayers - 1))).distinct().sorted().toArray();
         return new Protocol(name + SCALED, depth, methods, problems, scaledLayers, samples, scaled(tracingWindows, depth), Double.NaN,
-                noiseFactor, minPClean, knownContinuation, highDenominator, null, scaled(editWindows, depth));
+                noiseFactor, minPClean, knownContinuation, highDenominator, null, scaled(editWindows, depth), Essence.Settings.defaults());
     }
 
     private Map<String, Integer> scaled(Map<String, Integer> windows, int depth) {

@@ -1,5 +1,6 @@
 package dev.locus.study;
 
+import dev.locus.editing.Essence;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -93,18 +94,42 @@ public record StudySettings(Model model, String protocol, Edits edits, Tracing t
      * @param cacheDir where key statistics are cached
      * @param batchRows row budget of a fact's batched value optimisations ({@link EditingStudy}), 0 = one edit at a time;
      *                  how the edits are computed, not what they are: no part of the grid
+     * @param essence   the essence, fluency and target_score metrics of every edit (part of the grid when on); what is null in
+     *                  it is the protocol's
      */
-    public record Editing(String config, Path corpus, Path cacheDir, int batchRows) {
+    public record Editing(String config, Path corpus, Path cacheDir, int batchRows, EssenceSet essence) {
         public Editing {
             if (batchRows < 0) {
                 throw new IllegalArgumentException("locus.editing.batch-rows is a row budget (at least 1) or 0 for one edit at a time, not "
                         + batchRows);
             }
+            if (essence == null) {
+                essence = EssenceSet.NONE;
+            }
         }
 
-        /** With the default batching ({@link EditingStudy#DEFAULT_BATCH_ROWS}). */
+        /** With the protocol's essence metrics. */
+        public Editing(String config, Path corpus, Path cacheDir, int batchRows) {
+            this(config, corpus, cacheDir, batchRows, EssenceSet.NONE);
+        }
+
+        /** With the default batching ({@link EditingStudy#DEFAULT_BATCH_ROWS}) and the protocol's essence metrics. */
         public Editing(String config, Path corpus, Path cacheDir) {
             this(config, corpus, cacheDir, EditingStudy.DEFAULT_BATCH_ROWS);
+        }
+    }
+
+    /**
+     * The essence metrics' settings that are set (the rest, null, are the protocol's): on or off, texts per fact, tokens per
+     * text, top-k ({@link Essence.Settings}).
+     */
+    public record EssenceSet(Boolean enabled, Integer samples, Integer length, Integer topK) {
+        public static final EssenceSet NONE = new EssenceSet(null, null, null, null);
+
+        /** These settings over {@code protocols}. */
+        public Essence.Settings over(Essence.Settings protocols) {
+            return new Essence.Settings(enabled != null ? enabled : protocols.enabled(), samples != null ? samples : protocols.samples(),
+                    length != null ? length : protocols.length(), topK != null ? topK : protocols.topK());
         }
     }
 }

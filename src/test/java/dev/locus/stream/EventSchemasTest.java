@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
+import dev.locus.editing.Essence;
 import dev.locus.editing.FineTuneSettings;
 import dev.locus.facts.Fact;
 import dev.locus.facts.FactIntake;
@@ -66,6 +67,13 @@ class EventSchemasTest {
                 runner.run(fact, event -> RESULTS.add(write(event)));
             }
         }
+        // Edits with the essence metrics (target_score, essence, fluency) and their grid: plain and with the subject noised.
+        StudySettings essence = new StudySettings(StudySettings.Model.testbed(),
+                new StudySettings.Edits(List.of("rome"), List.of("error_injection", "fact_forcing"), new int[] {2}), tracing,
+                new StudySettings.Editing("testbed", null, CACHE, 128, new StudySettings.EssenceSet(true, null, null, null)));
+        try (FactStudyRunner runner = FactStudyRunner.open(essence, msg -> {})) {
+            runner.run(known, event -> RESULTS.add(write(event)));
+        }
         // A failed edit, provoked cheaply: FT-1 with a learning rate and a ball so large that the loss overflows.
         EditingConfig testbed = EditingConfig.testbed();
         Map<EditingProblem, FineTuneSettings> diverging = new EnumMap<>(EditingProblem.class);
@@ -110,6 +118,9 @@ class EventSchemasTest {
         assertEquals(new TreeSet<>(METHODS), methods);
         assertEquals(new TreeSet<>(PROBLEMS), problems);
         assertTrue(RESULTS.stream().anyMatch(r -> r.contains("\"rewrite_score\":\"NaN\"")), "a failed edit's scores are written as \"NaN\"");
+        assertEquals(2, RESULTS.stream().filter(r -> r.contains("\"essence_score\":") && r.contains("\"essence\":{")).count(),
+                "edits with the essence metrics, and their grid");
+        assertTrue(RESULTS.stream().anyMatch(r -> r.contains("\"status\":\"ok\"") && !r.contains("target_score")), "and edits without");
     }
 
     @Test
@@ -165,7 +176,11 @@ class EventSchemasTest {
                 Instant.now().toString());
         // One group per method × problem, and the model's group for traces and skipped facts; the failing FT-1 run has a grid
         // of its own (another editing config), so its edit group and its traces' group are two more: grids are never pooled.
-        assertEquals(METHODS.size() * PROBLEMS.size() + 1 + 2, snapshots.size());
+        // So has the run with the essence metrics: two edit groups and its traces' group.
+        assertEquals(METHODS.size() * PROBLEMS.size() + 1 + 2 + 3, snapshots.size());
+        long withEssence = snapshots.values().stream().filter(g -> g.analysis() != null && g.analysis().containsKey("essence")
+                && g.analysis().containsKey("target") && g.analysis().containsKey("fluency")).count();
+        assertEquals(2, withEssence, "the essence groups analyse target, essence and fluency, and only they");
         boolean sawNaN = false;
         for (Map.Entry<String, StatsState.GroupSnapshot> e : snapshots.entrySet()) {
             String snapshot = write(e.getValue());
@@ -215,6 +230,19 @@ class EventSchemasTest {
         ObjectNode nanScore = (ObjectNode) JSON.readTree(edit);
         ((ObjectNode) nanScore.get("edit")).put("rewrite_score", "NaN");
         assertMentions(EventSchemas.errors(EventSchemas.RESULTS, nanScore.toString()), "rewrite_score");
+
+        // The essence metrics come together, only in successful edits.
+        String withEssence = RESULTS.stream().filter(r -> r.contains("\"essence_score\":")).findFirst().orElseThrow();
+        ObjectNode partial = (ObjectNode) JSON.readTree(withEssence);
+        ((ObjectNode) partial.get("edit")).remove("fluency_post");
+        assertMentions(EventSchemas.errors(EventSchemas.RESULTS, partial.toString()), "fluency_post");
+        String failedEdit = RESULTS.stream().filter(r -> r.contains("\"status\":\"failed\"")).findFirst().orElseThrow();
+        ObjectNode failedWithScore = (ObjectNode) JSON.readTree(failedEdit);
+        ((ObjectNode) failedWithScore.get("edit")).put("target_score", 0.5);
+        assertFalse(EventSchemas.errors(EventSchemas.RESULTS, failedWithScore.toString()).isEmpty(), "a failed edit has no target_score");
+        ObjectNode badGridEssence = (ObjectNode) JSON.readTree(withEssence);
+        ((ObjectNode) badGridEssence.get("grid").get("essence")).remove("top_k");
+        assertMentions(EventSchemas.errors(EventSchemas.RESULTS, badGridEssence.toString()), "top_k");
 
         ObjectNode unknownType = (ObjectNode) JSON.readTree(edit);
         unknownType.put("type", "guess");

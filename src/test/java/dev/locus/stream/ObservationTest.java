@@ -54,6 +54,33 @@ class ObservationTest {
         assertEquals(1, model.traceOnly().notAnalysed());
     }
 
+    /** An edit with the essence metrics adds target, essence and fluency (post) statistics; one without adds none of them. */
+    @Test
+    void essenceMetricsCountWhereTheyAre() throws Exception {
+        Observation with = Observation.read("""
+                {"type":"edit","id":"00000000000000fe","model":"m","model_version":"2","grid_id":"g",
+                 "edit":{"method":"rome","problem":"error_injection","layer":3,"status":"ok","tracing_value":0.5,"rewrite_score":1,
+                 "paraphrase_score":0.5,"neighborhood_score":1,"overall_score":0.8,"target_score":0.75,"essence_seed":7,
+                 "essence_ppl_pre":3.5,"essence_ppl_post":4.0,"essence_score":0.5,"fluency_pre":2.25,"fluency_post":2.0}}""");
+        assertEquals(new StatsState.Point(3, 0.5, 1, 0.5, 1, 0.8, 0.75, 0.5, 2.0), with.point());
+        Observation without = Observation.read("""
+                {"type":"edit","id":"00000000000000fd","model":"m","model_version":"2","grid_id":"h",
+                 "edit":{"method":"rome","problem":"error_injection","layer":3,"status":"ok","tracing_value":0.5,"rewrite_score":1}}""");
+        StatsState state = new StatsState();
+        assertTrue(state.add(with));
+        assertTrue(state.add(without));
+        for (StatsState.GroupView g : state.view()) {
+            boolean essence = g.grid().equals("g");
+            for (String metric : List.of("target", "essence", "fluency")) {
+                assertEquals(essence, g.analysis().containsKey(metric), g.grid() + " " + metric);
+            }
+            assertTrue(g.analysis().containsKey("rewrite"));
+        }
+        assertEquals(2.0, state.view().stream().filter(g -> g.grid().equals("g")).findFirst().orElseThrow()
+                .analysis().get("fluency").layers().stream().filter(l -> l.layer() == 3).findFirst().orElseThrow().meanScore(), 0);
+        assertFalse(JSON.writeValueAsString(without.point()).contains("essence"), "absent, not 0, in the page's points");
+    }
+
     /**
      * What the aggregator needs and no more: a newer worker's extra fields, and fields it does not use, may differ; a worker
      * from before versions sent no model_version, and its fingerprint is its version.
@@ -66,6 +93,7 @@ class ObservationTest {
         assertEquals(new StatsState.GroupKey("m", "2", "g", "rome", "fact_erasure"), o.group());
         assertEquals(255, o.id());
         assertEquals(new StatsState.Point(3, 0.5, 1, 0, 0, 0), o.point());
+        assertTrue(new StatsState().add(o));
         Observation old = Observation.read("""
                 {"type":"skipped","id":"00000000000000ff","model":"m","model_fingerprint":"fedcba9876543210","grid_id":"g"}""");
         assertEquals(Observation.Kind.SKIPPED, old.kind());

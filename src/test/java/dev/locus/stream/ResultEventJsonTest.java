@@ -61,7 +61,7 @@ class ResultEventJsonTest {
         windows.put("mlp", 5);
         windows.put("attn", 5);
         Grid grid = new Grid(List.of("rome", "memit"), List.of("error_injection"), new int[] {0, 4, 8}, 10, 1, windows, 0.1376, 0.02,
-                "testbed", "0123456789abcdef", null, null, null);
+                "testbed", "0123456789abcdef");
         Map<String, double[][]> restored = new LinkedHashMap<>();
         restored.put("hidden", new double[][] {{0.5, 0.25}, {0.125, 0.75}});
         restored.put("mlp", new double[][] {{0.1, 0.2}, {0.3, 0.4}});
