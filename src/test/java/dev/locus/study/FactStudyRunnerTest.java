@@ -49,7 +49,8 @@ class FactStudyRunnerTest {
                 new StudySettings.Edits(List.of("ft-5"), null, new int[] {3}),
                 // p_clean's check off, so that the counterfactual below meets the continuation's
                 new StudySettings.Tracing(null, 1, Map.of(), Double.NaN, null, 0.0),
-                new StudySettings.Editing(null, null, Path.of("target", "locus-cache")));
+                new StudySettings.Editing(null, null, Path.of("target", "locus-cache"), EditingStudy.DEFAULT_BATCH_ROWS,
+                        new StudySettings.EssenceSet(null, 2, 12, null)));
         List<ResultEvent> events = new ArrayList<>();
         try (FactStudyRunner runner = FactStudyRunner.open(settings, message -> {})) {
             Grid grid = runner.grid();
@@ -61,6 +62,7 @@ class FactStudyRunnerTest {
             assertEquals(true, grid.highDenominator());
             assertEquals(Map.of("hidden", 1, "mlp", 2, "attn", 2), grid.windows(), "the published 5 scaled to 12 of 28 layers");
             assertEquals("testbed", grid.editingConfig());
+            assertEquals(new Grid.Essence(2, 12, 5), grid.essence(), "the protocol's essence metrics, shorter as set");
             runner.run(Testbed.GPT2.facts().get(100), events::add);
             Fact unknown = Testbed.GPT2.facts().get(101);
             Fact asIfTrue = new Fact(unknown.id(), unknown.subject(), unknown.prompt(), unknown.targetNew(), unknown.targetTrue(),

@@ -24,6 +24,7 @@ class ProtocolTest {
         assertEquals(TracingSettings.defaults(), p.tracing(NOTHING_SET));
         assertNull(p.layers(), "every layer");
         assertEquals(EditingConfig.testbed(), p.editing(p.editingConfig(null)));
+        assertEquals(false, p.essence(StudySettings.EssenceSet.NONE).enabled(), "off for speed");
     }
 
     @Test
@@ -40,6 +41,8 @@ class ProtocolTest {
         assertTrue(tracing.highDenominator());
         assertEquals(0.094, j.noiseSigma());
         assertEquals(0.1, Protocol.forModel("paper-gpt2-xl", 48).noiseSigma());
+        assertEquals(new dev.locus.editing.Essence.Settings(true, 5, 100, 5), j.essence(StudySettings.EssenceSet.NONE));
+        assertEquals(new dev.locus.editing.Essence.Settings(false, 5, 100, 5), j.essence(new StudySettings.EssenceSet(false, null, null, null)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Protocol.forModel("paper-gpt-j", 12));
         assertTrue(e.getMessage().contains("paper-gpt-j-scaled"), e.getMessage());
         assertArrayEquals(new int[] {0, 4, 8, 12, 16, 17, 20, 24, 28, 32, 36, 40, 44, 47}, Protocol.forModel("paper-gpt2-xl", 48).layers());

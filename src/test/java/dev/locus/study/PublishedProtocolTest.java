@@ -60,11 +60,16 @@ class PublishedProtocolTest {
             assertEquals(10, grid.samples());
             assertEquals("paper-gpt-j", grid.editingConfig());
             assertEquals(EditingConfig.paperGptJ().fingerprint(), grid.editingFingerprint());
+            assertEquals(new Grid.Essence(5, 100, 5), grid.essence(), "the authors' essence texts");
         }
         // Every method at the grid's first, ROME's own and last layer for one problem (the grid's 180 edits through 28 blocks
         // take many minutes on 2 cores): Fact Forcing, whose ROME has the most overrides (25 steps, v* lr 5e-2).
-        try (FactStudyRunner runner = FactStudyRunner.open(settings.withEdits(new StudySettings.Edits(null, List.of("fact_forcing"),
-                new int[] {0, 5, 27})), message -> {})) {
+        // Two essence texts of 12 tokens rather than five of 100 (capped at this model's 64), for time.
+        StudySettings quick = new StudySettings(settings.model(), settings.protocol(),
+                new StudySettings.Edits(null, List.of("fact_forcing"), new int[] {0, 5, 27}), settings.tracing(),
+                new StudySettings.Editing(null, null, Path.of("target", "locus-cache"), EditingStudy.DEFAULT_BATCH_ROWS,
+                        new StudySettings.EssenceSet(null, 2, 12, null)));
+        try (FactStudyRunner runner = FactStudyRunner.open(quick, message -> {})) {
             runner.run(FACT, events::add);
         }
         assertEquals(1 + 3 * 4, events.size(), "the trace and an edit per method and layer");
@@ -74,6 +79,7 @@ class PublishedProtocolTest {
             var edit = ((ResultEvent.Edit) e).edit();
             edited.put(edit.method() + "@" + edit.layer(), edit.editedLayers());
             failed += edit.status().equals("ok") ? 0 : 1;
+            assertTrue(edit.essenceScore() != null && edit.fluencyPost() != null && edit.targetScore() != null, "the essence metrics are on");
             if (edit.method().equals("rome") && edit.status().equals("ok")) {
                 assertEquals(24, edit.steps(), "their compute_v's 25 − 1 updates, no early stop");
             }
