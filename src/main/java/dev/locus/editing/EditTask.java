@@ -18,4 +18,9 @@ public record EditTask(String prompt, String subject, String target, boolean rai
     public Hooks corruption(NDManager m, int[][] spans, int length) {
         return noise == null ? Hooks.none() : noise.hooks(m, spans, length);
     }
+
+    /** The same for those rows repeated {@code copies} times, each copy with its own draw ({@link SubjectNoise#hooks(NDManager, int[][], int, int)}). */
+    public Hooks corruption(NDManager m, int[][] spans, int length, int copies) {
+        return noise == null ? Hooks.none() : noise.hooks(m, spans, length, copies);
+    }
 }

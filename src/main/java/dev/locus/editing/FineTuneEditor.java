@@ -12,6 +12,8 @@ import dev.locus.model.LanguageModel;
 import dev.locus.model.LayerWindow;
 import dev.locus.model.TargetScoring;
 import dev.locus.model.Weights;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +45,14 @@ public final class FineTuneEditor implements Editor {
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts p = EditPrompts.of(lm, List.of(""), task);
-            TargetScoring scoring = TargetScoring.of(m, p.prompts(), List.of(p.target()), false, lm.dimensions().contextLength());
-            var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1));
+            int copies = task.noise() == null ? 1 : settings.noiseSamples();
+            List<long[]> prompts = new ArrayList<>();
+            for (int c = 0; c < copies; c++) {
+                prompts.addAll(p.prompts());
+            }
+            TargetScoring scoring = TargetScoring.of(m, prompts, Collections.nCopies(prompts.size(), p.target()), false,
+                    lm.dimensions().contextLength());
+            var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1), copies);
             // Blocks before the window do not depend on the tuned weights: run them once.
             NDArray entering = lm.model().streamInto(window.start(), scoring.inputs().ids(), noise);
             Map<String, NDArray> tuned = new LinkedHashMap<>();

@@ -60,6 +60,27 @@ class EditorsTest {
     }
 
     @Test
+    void fineTuningForFactForcingSumsItsLossOverNoiseDrawsTheFirstOfWhichIsTheEditsOwn() {
+        SubjectNoise noise = new SubjectNoise(7, 0.2, 8, lm.dimensions().width());
+        EditTask forcing = new EditTask(fact.prompt(), fact.subject(), fact.targetTrue(), true, noise);
+        // Fixed steps (no skipping): the same start, so the loss of one draw is the first copy's part of the summed loss.
+        FineTuneSettings one = new FineTuneSettings(1, 3, 5e-4, 1e-2, 0, 5, 1);
+        double single;
+        double summed;
+        try (Editor.Applied edit = new FineTuneEditor(lm, one).apply(forcing, 2)) {
+            single = edit.loss();
+        }
+        try (Editor.Applied edit = new FineTuneEditor(lm, one.withNoiseSamples(3)).apply(forcing, 2)) {
+            summed = edit.loss();
+        }
+        assertTrue(summed > single * 1.5 && Double.isFinite(summed), "three copies' losses summed: " + summed + " vs " + single);
+        float[] three = dev.locus.model.NoiseSource.gaussian(7).draw(3, 8, lm.dimensions().width(), 0.2);
+        float[] first = dev.locus.model.NoiseSource.gaussian(7).draw(1, 8, lm.dimensions().width(), 0.2);
+        assertArrayEquals(first, java.util.Arrays.copyOf(three, first.length), "copy 0 is the edit's own draw");
+        assertEquals(1, new FineTuneSettings(1, 3, 5e-4, 1e-2, 0, 5, 0).noiseSamples(), "files from before the setting: one draw");
+    }
+
+    @Test
     void memitSpreadsTheEditOverItsWindowAndRaisesTheTarget() {
         MemitEditor memit = new MemitEditor(lm, TestbedEditing.statistics(lm), ContextPrefixes.sample(lm, 0, 3, 5),
                 EditingConfig.testbed().memit().get(EditingProblem.ERROR_INJECTION));
