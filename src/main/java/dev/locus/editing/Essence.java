@@ -16,7 +16,7 @@ import java.util.List;
  *       {@code max_out_len} 100, ROME's {@code generate_fast}, top-k 5);</li>
  *   <li>essence score: their mean perplexity under the edited model minus that under the unedited one
  *       ({@code essence_ppl_diff} = post − pre, "lower is better", evaluate.py lines 233–236; each perplexity from
- *       experiments/py/eval_utils_counterfact.py, commit 2a312e57, lines 233–240), with the subject's tokens noised where
+ *       experiments/py/eval_utils_counterfact.py, commit 2a312e57, lines 234–240), with the subject's tokens noised where
  *       the problem scores its prompts so (Fact Forcing, as their {@code use_noised_subject});</li>
  *   <li>fluency: ROME's n-gram entropy ({@link NGramEntropy}) of the unedited model's samples (pre) and of the edited
  *       model's, drawn with the same seed (post). They measure it on other prompts (the CounterFact generation prompts,

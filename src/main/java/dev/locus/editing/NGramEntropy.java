@@ -9,8 +9,8 @@ import java.util.regex.Pattern;
 
 /**
  * ROME's fluency measure of generated text, as google/belief-localization copies it
- * (experiments/py/eval_utils_counterfact.py, commit 2a312e57, {@code n_gram_entropy} lines 228–233,
- * {@code compute_n_gram_entropy} lines 236–253, {@code compute_freq} lines 256–259): for each text, the Shannon entropy in
+ * (experiments/py/eval_utils_counterfact.py, commit 2a312e57, {@code n_gram_entropy} lines 245–250,
+ * {@code compute_n_gram_entropy} lines 253–270, {@code compute_freq} lines 273–276): for each text, the Shannon entropy in
  * bits of its bigram and of its trigram frequency distribution, weighted 2/3 and 4/3 and averaged (arithmetic), then
  * averaged over the texts. An n-gram distribution of a text shorter than n words is empty and adds 0, as numpy's sum of
  * an empty array does there.
@@ -22,10 +22,10 @@ import java.util.regex.Pattern;
 public final class NGramEntropy {
     private NGramEntropy() {}
 
-    /** ROME's ns = [2, 3]. */
+    /** ROME's ns = [2, 3] (eval_utils_counterfact.py line 255). */
     static final int[] NS = {2, 3};
 
-    /** ROME's weights = [2/3, 4/3]. */
+    /** ROME's weights = [2/3, 4/3] (line 257). */
     static final double[] WEIGHTS = {2.0 / 3, 4.0 / 3};
 
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}_]+(?:['’][\\p{L}\\p{N}_]+)*|\\S");

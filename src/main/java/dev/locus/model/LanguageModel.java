@@ -199,6 +199,16 @@ public final class LanguageModel implements AutoCloseable {
      * @return the rows, prompt first, each {@code length} tokens (capped at the context length)
      */
     public long[][] sampleTopK(long[] prompt, int samples, int length, int topK, long seed) {
+        boolean recording = ai.djl.pytorch.jni.JniUtils.isGradMode();
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false); // never recorded, whatever the caller's mode (DESIGN.md, DJL pitfalls)
+        try {
+            return sample(prompt, samples, length, topK, seed);
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setGradMode(recording);
+        }
+    }
+
+    private long[][] sample(long[] prompt, int samples, int length, int topK, long seed) {
         if (samples < 1 || topK < 1) {
             throw new IllegalArgumentException("sampling needs at least one sample and top-k of at least 1: " + samples + ", " + topK);
         }
@@ -249,6 +259,16 @@ public final class LanguageModel implements AutoCloseable {
      * pass with {@code hooks}; no gradients.
      */
     public double[] perplexities(long[][] rows, PassHooks hooks) {
+        boolean recording = ai.djl.pytorch.jni.JniUtils.isGradMode();
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        try {
+            return perplexitiesWithoutGradients(rows, hooks);
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setGradMode(recording);
+        }
+    }
+
+    private double[] perplexitiesWithoutGradients(long[][] rows, PassHooks hooks) {
         int n = rows.length;
         int len = rows[0].length;
         checkFits(len);
