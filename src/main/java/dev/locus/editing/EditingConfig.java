@@ -184,8 +184,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         return switch (method) {
             case ROME -> new RomeEditor(lm, statistics, prefixes, rome.get(problem));
             case MEMIT -> new MemitEditor(lm, statistics, prefixes, memit.get(problem));
-            case FT_1 -> new FineTuneEditor(lm, ft1.get(problem));
-            case FT_5 -> new FineTuneEditor(lm, ft5.get(problem));
+            case FT_1 -> new FineTuneEditor(lm, ft1.get(problem), method.label());
+            case FT_5 -> new FineTuneEditor(lm, ft5.get(problem), method.label());
         };
     }
 

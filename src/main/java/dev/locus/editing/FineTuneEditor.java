@@ -28,15 +28,23 @@ import java.util.Map;
 public final class FineTuneEditor implements Editor {
     private final LanguageModel lm;
     private final FineTuneSettings settings;
+    private final String name;
 
+    /** Named by its window, "ft-" + window. */
     public FineTuneEditor(LanguageModel lm, FineTuneSettings settings) {
+        this(lm, settings, "ft-" + settings.window());
+    }
+
+    /** Named {@code name}: the condition it stands for, whatever its window (a protocol scaled to another depth changes that). */
+    public FineTuneEditor(LanguageModel lm, FineTuneSettings settings, String name) {
         this.lm = lm;
         this.settings = settings;
+        this.name = name;
     }
 
     @Override
     public String name() {
-        return "ft-" + settings.window();
+        return name;
     }
 
     @Override

@@ -74,6 +74,7 @@ class FactStudyRunnerTest {
         assertEquals(5, edits.size(), "ft-5 at layer 3 for each problem");
         for (ResultEvent.Edit e : edits) {
             assertArrayEquals(new int[] {2, 3}, e.edit().editedLayers(), "window 2 (5 × 12 / 28) at layer 3");
+            assertEquals("ft-5", e.edit().method(), "the condition's name, not its scaled window's");
         }
         ResultEvent.Skipped skipped = assertInstanceOf(ResultEvent.Skipped.class, events.get(events.size() - 1));
         assertTrue(skipped.reason().contains("is not in the model's greedy 36-token continuation"), skipped.reason());
