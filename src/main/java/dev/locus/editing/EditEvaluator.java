@@ -24,6 +24,7 @@ public final class EditEvaluator {
     private final LanguageModel lm;
     private final double sigma;
     private final long seed;
+    private final Integer scoredPrompts;
     private final Essence essence;
 
     /** Without the essence metrics: results exactly as before them. */
@@ -32,10 +33,16 @@ public final class EditEvaluator {
     }
 
     public EditEvaluator(LanguageModel lm, double sigma, long seed, Essence.Settings essence) {
+        this(lm, sigma, seed, essence, null);
+    }
+
+    /** @param scoredPrompts the first this many paraphrase and neighbourhood prompts make their scores (null: all) */
+    public EditEvaluator(LanguageModel lm, double sigma, long seed, Essence.Settings essence, Integer scoredPrompts) {
         this.lm = lm;
         this.sigma = sigma;
         this.seed = seed;
         this.essence = essence.enabled() ? new Essence(lm, essence) : null;
+        this.scoredPrompts = scoredPrompts;
     }
 
     /** A fact under one problem, with everything measured before any edit ({@code essence} null when off). */
@@ -80,14 +87,15 @@ public final class EditEvaluator {
             List<Double> paraphrasePost = subjectPrompts(s.task(), s.fact().paraphrasePrompts());
             List<Double> neighborhoodPost = neighbours(s.fact(), s.task().target());
             double rewrite = s.problem().rewriteScore(s.rewritePre(), rewritePost);
+            int paraphrases = scored(paraphrasePost.size());
             double paraphrase = 0;
-            for (int i = 0; i < paraphrasePost.size(); i++) {
-                paraphrase += s.problem().rewriteScore(s.paraphrasePre().get(i), paraphrasePost.get(i)) / paraphrasePost.size();
+            for (int i = 0; i < paraphrases; i++) {
+                paraphrase += s.problem().rewriteScore(s.paraphrasePre().get(i), paraphrasePost.get(i)) / paraphrases;
             }
+            int neighbours = scored(neighborhoodPost.size());
             double neighborhood = 0;
-            for (int i = 0; i < neighborhoodPost.size(); i++) {
-                neighborhood += EditingProblem.neighbourhoodScore(s.neighborhoodPre().get(i), neighborhoodPost.get(i))
-                        / neighborhoodPost.size();
+            for (int i = 0; i < neighbours; i++) {
+                neighborhood += EditingProblem.neighbourhoodScore(s.neighborhoodPre().get(i), neighborhoodPost.get(i)) / neighbours;
             }
             Essence.Before before = s.essence();
             Essence.After after = before == null ? null : essence.after(s.task(), before);
@@ -108,6 +116,11 @@ public final class EditEvaluator {
                     Double.NaN, Double.NaN, tracingValue, 0, Double.NaN, (System.nanoTime() - start) / 1_000_000,
                     "failed", e.getClass().getSimpleName() + ": " + e.getMessage());
         }
+    }
+
+    /** How many of {@code available} prompts the score averages. */
+    private int scored(int available) {
+        return scoredPrompts == null ? available : Math.min(available, scoredPrompts);
     }
 
     /** p(target) after prompts that contain the task's subject, noised where the task says so. */

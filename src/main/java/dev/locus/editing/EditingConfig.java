@@ -14,11 +14,15 @@ import java.util.function.Function;
  * Every editing hyperparameter, per method and per problem. Named presets hold the published
  * GPT-J and GPT2-XL values and the testbed's own; a JSON file of the same shape overrides them.
  * {@code contextPrefixes}: how many of ROME's and MEMIT's context prefixes of each length (5 and
- * 10 tokens) join the empty one; 10 as published, and when a file leaves it out.
+ * 10 tokens) join the empty one; 10 as published, and when a file leaves it out. {@code scoredPrompts}: how many of a
+ * fact's paraphrase and neighbourhood prompts their scores average, the first ones (null: all; the authors' code scores
+ * the first of each, evaluate.py:232-233); every prompt's probabilities are measured and kept either way.
  */
 public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingProblem, MemitSettings> memit,
                             Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5,
-                            Integer contextPrefixes) {
+                            Integer contextPrefixes,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                            Integer scoredPrompts) {
 
     /** The testbed models' hyperparameters' preset name, the default. */
     public static final String TESTBED = "testbed";
@@ -27,6 +31,16 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
 
     public EditingConfig {
         contextPrefixes = contextPrefixes == null ? ContextPrefixes.PUBLISHED_PER_LENGTH : contextPrefixes;
+        if (scoredPrompts != null && scoredPrompts < 1) {
+            throw new IllegalArgumentException("scoredPrompts is how many of the first prompts the scores average (1 or more), or "
+                    + "absent for all, not " + scoredPrompts);
+        }
+    }
+
+    /** Every paraphrase and neighbourhood prompt scored. */
+    public EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingProblem, MemitSettings> memit,
+                         Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5, Integer contextPrefixes) {
+        this(rome, memit, ft1, ft5, contextPrefixes, null);
     }
 
     /** Published GPT-J values (ALGORITHMS.md §2); ROME's update anchored at the prompt's key as in the authors' code, which produced them. */
@@ -65,8 +79,9 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
      * hparams/MEMIT/EleutherAI_gpt-j-6B.json (z steps 25, v_lr 0.5 for every problem, evaluate.py:114-120, clamp 0.75,
      * mom2_update_weight λ 15 000), kl_factor 0.9 for Error Injection as published. FT from
      * hparams/FT/EleutherAI_gpt-j-6B_constr.json (25 steps, 50 for Fact Forcing, lr 5e-4) with get_override_hparams' norm
-     * constraint per problem and window (evaluate.py:73-113), Fact Forcing's loss summed over 10 noise draws (evaluate.py:492,
-     * ft_main.py:146-149).
+     * constraint per problem and window (evaluate.py:73-113), its loss summed over the target's tokens and, for Fact Forcing,
+     * over 10 noise draws (evaluate.py:492, ft_main.py:146-149); scores of the first paraphrase and neighbourhood prompt
+     * only (evaluate.py:232-233).
      */
     public static EditingConfig paperGptJ() {
         return paper(25, 15_000);
@@ -88,11 +103,10 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
                         0, RomeSettings.Anchor.PROMPT_KEY)),
                 perProblem(p -> new MemitSettings(5, new ValueSettings(memitSteps, 0.5, p == EditingProblem.ERROR_INJECTION ? 0.9 : 0.0625,
                         0.5, 0.75, 5e-2), lambda, 0)),
-                // ε per problem in the table's order: injection, reversal, erasure, amplification, forcing; Fact Forcing's
-                // loss over 10 noise draws (evaluate.py:492)
-                withForcingNoiseSamples(fineTune(1, 1e-4, 1e-3, 1e-5, 5e-5, 1e-4), 10),
-                withForcingNoiseSamples(fineTune(5, 5e-5, 1e-3, 1e-5, 1e-5, 1e-4), 10),
-                ContextPrefixes.PUBLISHED_PER_LENGTH);
+                // ε per problem in the table's order: injection, reversal, erasure, amplification, forcing
+                authorsFineTuning(fineTune(1, 1e-4, 1e-3, 1e-5, 5e-5, 1e-4)),
+                authorsFineTuning(fineTune(5, 5e-5, 1e-3, 1e-5, 1e-5, 1e-4)),
+                ContextPrefixes.PUBLISHED_PER_LENGTH, 1);
     }
 
     /**
@@ -162,12 +176,19 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
         Function<MemitSettings, MemitSettings> memitWindow = m -> new MemitSettings(windows.getOrDefault(EditingMethod.MEMIT, m.window()),
                 m.z(), m.lambda(), m.covarianceRidge());
         return new EditingConfig(rome, mapValues(memit, memitWindow), mapValues(ft1, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_1,
-                f.window()))), mapValues(ft5, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_5, f.window()))), contextPrefixes);
+                f.window()))), mapValues(ft5, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_5, f.window()))), contextPrefixes,
+                scoredPrompts);
     }
 
-    private static Map<EditingProblem, FineTuneSettings> withForcingNoiseSamples(Map<EditingProblem, FineTuneSettings> ft, int copies) {
-        ft.put(EditingProblem.FACT_FORCING, ft.get(EditingProblem.FACT_FORCING).withNoiseSamples(copies));
-        return ft;
+    /**
+     * Their FT's loss: the target tokens' log-probabilities summed (util/fewshot_utils.py score_from_batch), for Fact Forcing
+     * over 10 copies of the prompt with their own noise draws (evaluate.py:492, ft_main.py:146-149).
+     */
+    private static Map<EditingProblem, FineTuneSettings> authorsFineTuning(Map<EditingProblem, FineTuneSettings> ft) {
+        return perProblem(p -> {
+            FineTuneSettings summing = ft.get(p).summingTargetTokens();
+            return p == EditingProblem.FACT_FORCING ? summing.withNoiseSamples(10) : summing;
+        });
     }
 
     private static <T> Map<EditingProblem, T> mapValues(Map<EditingProblem, T> settings, Function<T, T> change) {

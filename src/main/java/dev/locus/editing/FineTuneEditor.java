@@ -53,7 +53,7 @@ public final class FineTuneEditor implements Editor {
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts p = EditPrompts.of(lm, List.of(""), task);
-            int copies = task.noise() == null ? 1 : settings.noiseSamples();
+            int copies = task.noise() == null ? 1 : settings.copies();
             List<long[]> prompts = new ArrayList<>();
             for (int c = 0; c < copies; c++) {
                 prompts.addAll(p.prompts());
@@ -78,7 +78,7 @@ public final class FineTuneEditor implements Editor {
                     bounds.put(name, new NDArray[] {low, high});
                 }
             }
-            NDArray scale = m.create((float) (task.raise() ? -1.0 / p.target().length : 1.0));
+            NDArray scale = m.create((float) (task.raise() ? -1.0 / (settings.sumsTargetTokens() ? 1 : p.target().length) : 1.0));
             Adam adam = new Adam(tuned, m, 0.9, 0.999);
             int skipped = 0;
             int steps = 0;

@@ -65,7 +65,7 @@ public final class EditingStudy {
         this.statistics = statistics;
         this.prefixes = prefixes;
         this.tracer = tracer;
-        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed(), essence);
+        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed(), essence, config.scoredPrompts());
     }
 
     /** Runs the protocol; returns the trace outcome (a not-analysed or trace-only fact gets no edits). */

@@ -28,7 +28,7 @@ class EditRestoreTest {
                     new FineTuneEditor(lm, FineTuneSettings.of(1, 3, 1e-2)),
                     new FineTuneEditor(lm, FineTuneSettings.of(5, 3, 1e-3)),
                     // fails midway: the tuned copies are in place when the loss turns NaN at the second step
-                    new FineTuneEditor(lm, new FineTuneSettings(3, 3, Double.NaN, 1e-2, 1e-2, 5, 1)),
+                    new FineTuneEditor(lm, new FineTuneSettings(3, 3, Double.NaN, 1e-2, 1e-2, 5)),
                     // fails midway: MEMIT rejects a non-finite update
                     new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, Double.NaN, 0)));
             EditEvaluator evaluator = new EditEvaluator(lm, 0.2, 1);

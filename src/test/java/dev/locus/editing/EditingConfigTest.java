@@ -42,6 +42,25 @@ class EditingConfigTest {
     }
 
     @Test
+    void thePaperPresetsFineTuneAndScoreAsTheAuthorsCodeAndTheOthersKeepTheirJson() throws Exception {
+        EditingConfig paper = EditingConfig.paperGptJ();
+        assertEquals(1, paper.scoredPrompts());
+        for (EditingProblem p : EditingProblem.values()) {
+            assertTrue(paper.ft1().get(p).sumsTargetTokens() && paper.ft5().get(p).sumsTargetTokens(), p.label());
+            assertEquals(p == EditingProblem.FACT_FORCING ? 10 : 1, paper.ft5().get(p).copies(), p.label());
+        }
+        Path file = dir.resolve("paper.json");
+        new ObjectMapper().writeValue(file.toFile(), paper);
+        assertEquals(paper, EditingConfig.read(file), "and reads back equal");
+        // Settings added since keep out of the other presets' JSON, so their fingerprints (and grid ids) are as before.
+        for (EditingConfig preset : new EditingConfig[] {EditingConfig.testbed(), EditingConfig.gptJ(), EditingConfig.gpt2Xl()}) {
+            String json = new ObjectMapper().writeValueAsString(preset);
+            assertTrue(!json.contains("scoredPrompts") && !json.contains("noiseSamples") && !json.contains("sumTargetTokens"), json);
+            assertEquals(1, preset.ft1().get(EditingProblem.FACT_FORCING).copies());
+        }
+    }
+
+    @Test
     void anUnreadableFileIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EditingConfig.named(dir.resolve("none.json").toString()));
         assertTrue(e.getMessage().startsWith("cannot read editing configuration"), e.getMessage());

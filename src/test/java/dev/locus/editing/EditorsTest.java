@@ -64,7 +64,7 @@ class EditorsTest {
         SubjectNoise noise = new SubjectNoise(7, 0.2, 8, lm.dimensions().width());
         EditTask forcing = new EditTask(fact.prompt(), fact.subject(), fact.targetTrue(), true, noise);
         // Fixed steps (no skipping): the same start, so the loss of one draw is the first copy's part of the summed loss.
-        FineTuneSettings one = new FineTuneSettings(1, 3, 5e-4, 1e-2, 0, 5, 1);
+        FineTuneSettings one = new FineTuneSettings(1, 3, 5e-4, 1e-2, 0, 5);
         double single;
         double summed;
         try (Editor.Applied edit = new FineTuneEditor(lm, one).apply(forcing, 2)) {
@@ -77,7 +77,25 @@ class EditorsTest {
         float[] three = dev.locus.model.NoiseSource.gaussian(7).draw(3, 8, lm.dimensions().width(), 0.2);
         float[] first = dev.locus.model.NoiseSource.gaussian(7).draw(1, 8, lm.dimensions().width(), 0.2);
         assertArrayEquals(first, java.util.Arrays.copyOf(three, first.length), "copy 0 is the edit's own draw");
-        assertEquals(1, new FineTuneSettings(1, 3, 5e-4, 1e-2, 0, 5, 0).noiseSamples(), "files from before the setting: one draw");
+        assertEquals(1, one.copies(), "unset: one draw");
+    }
+
+    @Test
+    void scoresOfTheFirstPromptsOnlyAsTheAuthorsCodeScoresThem() {
+        FineTuneEditor ft = new FineTuneEditor(lm, FineTuneSettings.of(1, 5, 1e-3));
+        EditEvaluator first = new EditEvaluator(lm, 0.2, 1, Essence.Settings.off(), 1);
+        EditResult r = first.evaluate(first.setup(fact, EditingProblem.ERROR_INJECTION), ft, 2, 0);
+        assertTrue(r.paraphrasePost().size() > 1 && r.neighborhoodPost().size() > 1, "every prompt measured");
+        assertEquals(EditingProblem.ERROR_INJECTION.rewriteScore(r.paraphrasePre().get(0), r.paraphrasePost().get(0)), r.paraphraseScore(), 1e-15);
+        assertEquals(EditingProblem.neighbourhoodScore(r.neighborhoodPre().get(0), r.neighborhoodPost().get(0)), r.neighborhoodScore(), 1e-15);
+        EditEvaluator all = new EditEvaluator(lm, 0.2, 1);
+        EditResult every = all.evaluate(all.setup(fact, EditingProblem.ERROR_INJECTION), ft, 2, 0);
+        assertEquals(r.paraphrasePost(), every.paraphrasePost(), "the same edit");
+        double mean = 0;
+        for (int i = 0; i < every.neighborhoodPost().size(); i++) {
+            mean += EditingProblem.neighbourhoodScore(every.neighborhoodPre().get(i), every.neighborhoodPost().get(i)) / every.neighborhoodPost().size();
+        }
+        assertEquals(mean, every.neighborhoodScore(), 1e-15);
     }
 
     @Test

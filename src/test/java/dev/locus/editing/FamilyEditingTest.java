@@ -106,7 +106,7 @@ class FamilyEditingTest {
                     new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, QUICK, 10, 0)),
                     new FineTuneEditor(lm, FineTuneSettings.of(1, 3, 1e-2)),
                     new FineTuneEditor(lm, FineTuneSettings.of(5, 3, 1e-3)),
-                    new FineTuneEditor(lm, new FineTuneSettings(3, 3, Double.NaN, 1e-2, 1e-2, 5, 1)), // fails midway
+                    new FineTuneEditor(lm, new FineTuneSettings(3, 3, Double.NaN, 1e-2, 1e-2, 5)), // fails midway
                     new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, QUICK, Double.NaN, 0))); // fails midway
             EditEvaluator evaluator = new EditEvaluator(lm, 0.2, 1);
             int failed = 0;

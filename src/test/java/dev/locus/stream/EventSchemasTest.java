@@ -78,7 +78,7 @@ class EventSchemasTest {
         EditingConfig testbed = EditingConfig.testbed();
         Map<EditingProblem, FineTuneSettings> diverging = new EnumMap<>(EditingProblem.class);
         for (EditingProblem p : EditingProblem.values()) {
-            diverging.put(p, new FineTuneSettings(1, 5, 1e30, 1e30, 0, 5, 1));
+            diverging.put(p, new FineTuneSettings(1, 5, 1e30, 1e30, 0, 5));
         }
         Path config = CACHE.resolve("schemas-test-diverging-ft.json");
         Files.createDirectories(CACHE);
