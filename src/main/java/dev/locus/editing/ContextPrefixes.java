@@ -44,6 +44,28 @@ public final class ContextPrefixes {
         return out;
     }
 
+    /** MEMIT's opening words (memit/memit_main.py:304). */
+    private static final List<String> MEMIT_STARTS = List.of("The", "Therefore", "Because", "I", "You");
+
+    /**
+     * MEMIT's context templates (memit/memit_main.py:297-319): "" plus, after each of its five opening words, one top-5 sample
+     * grown to 10 tokens in all (the word's own included, as generate_fast counts max_out_len), the word kept, ". " after.
+     */
+    public static List<String> memit(LanguageModel lm, long seed) {
+        Random random = new Random(seed);
+        List<String> out = new ArrayList<>(List.of(""));
+        int bos = lm.tokenize("").ids().length; // a tokenizer that adds BOS (Llama) adds it to each word too
+        for (String word : MEMIT_STARTS) {
+            long[] start = lm.tokenize(word).ids();
+            long[] seq = Arrays.copyOf(start, Math.max(start.length, 10 + bos));
+            for (int t = start.length; t < seq.length; t++) {
+                seq[t] = sampleNext(lm, Arrays.copyOf(seq, t), random);
+            }
+            out.add(lm.decode(Arrays.copyOfRange(seq, bos, seq.length)).strip() + ". ");
+        }
+        return out;
+    }
+
     /** The token a free-running sample starts from: the tokenizer's BOS where it adds one (Llama), else GPT-2's <|endoftext|>, else id 0. */
     private static long startToken(LanguageModel lm) {
         long[] bos = lm.tokenize("").ids();

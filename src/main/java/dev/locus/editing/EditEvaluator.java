@@ -25,6 +25,7 @@ public final class EditEvaluator {
     private final double sigma;
     private final long seed;
     private final Integer scoredPrompts;
+    private final Double scoreFloor;
     private final Essence essence;
 
     /** Without the essence metrics: results exactly as before them. */
@@ -33,16 +34,20 @@ public final class EditEvaluator {
     }
 
     public EditEvaluator(LanguageModel lm, double sigma, long seed, Essence.Settings essence) {
-        this(lm, sigma, seed, essence, null);
+        this(lm, sigma, seed, essence, null, null);
     }
 
-    /** @param scoredPrompts the first this many paraphrase and neighbourhood prompts make their scores (null: all) */
-    public EditEvaluator(LanguageModel lm, double sigma, long seed, Essence.Settings essence, Integer scoredPrompts) {
+    /**
+     * @param scoredPrompts the first this many paraphrase and neighbourhood prompts make their scores (null: all)
+     * @param scoreFloor    raising problems' rewrite and paraphrase scores are at least this (null: no floor)
+     */
+    public EditEvaluator(LanguageModel lm, double sigma, long seed, Essence.Settings essence, Integer scoredPrompts, Double scoreFloor) {
         this.lm = lm;
         this.sigma = sigma;
         this.seed = seed;
         this.essence = essence.enabled() ? new Essence(lm, essence) : null;
         this.scoredPrompts = scoredPrompts;
+        this.scoreFloor = scoreFloor;
     }
 
     /** A fact under one problem, with everything measured before any edit ({@code essence} null when off). */
@@ -86,11 +91,11 @@ public final class EditEvaluator {
             double rewritePost = subjectPrompts(s.task(), List.of(s.fact().prompt())).get(0);
             List<Double> paraphrasePost = subjectPrompts(s.task(), s.fact().paraphrasePrompts());
             List<Double> neighborhoodPost = neighbours(s.fact(), s.task().target());
-            double rewrite = s.problem().rewriteScore(s.rewritePre(), rewritePost);
+            double rewrite = rewriteScore(s.problem(), s.rewritePre(), rewritePost);
             int paraphrases = scored(paraphrasePost.size());
             double paraphrase = 0;
             for (int i = 0; i < paraphrases; i++) {
-                paraphrase += s.problem().rewriteScore(s.paraphrasePre().get(i), paraphrasePost.get(i)) / paraphrases;
+                paraphrase += rewriteScore(s.problem(), s.paraphrasePre().get(i), paraphrasePost.get(i)) / paraphrases;
             }
             int neighbours = scored(neighborhoodPost.size());
             double neighborhood = 0;
@@ -116,6 +121,11 @@ public final class EditEvaluator {
                     Double.NaN, Double.NaN, tracingValue, 0, Double.NaN, (System.nanoTime() - start) / 1_000_000,
                     "failed", e.getClass().getSimpleName() + ": " + e.getMessage());
         }
+    }
+
+    private double rewriteScore(EditingProblem problem, double pre, double post) {
+        double score = problem.rewriteScore(pre, post);
+        return scoreFloor != null && problem.raises() ? Math.max(scoreFloor, score) : score;
     }
 
     /** How many of {@code available} prompts the score averages. */

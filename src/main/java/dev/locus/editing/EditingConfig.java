@@ -17,12 +17,19 @@ import java.util.function.Function;
  * 10 tokens) join the empty one; 10 as published, and when a file leaves it out. {@code scoredPrompts}: how many of a
  * fact's paraphrase and neighbourhood prompts their scores average, the first ones (null: all; the authors' code scores
  * the first of each, evaluate.py:232-233); every prompt's probabilities are measured and kept either way.
+ * {@code memitTemplates}: MEMIT's own context templates ({@link ContextPrefixes#memit}) rather than ROME's prefixes (null:
+ * ROME's, which the spec gives both). {@code scoreFloor}: raising problems' rewrite and paraphrase scores are at least this
+ * (the authors' {@code max(2e-8, …)}, evaluate.py:237-246; null: none, a raising edit that lowered p scores below 0).
  */
 public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingProblem, MemitSettings> memit,
                             Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5,
                             Integer contextPrefixes,
                             @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-                            Integer scoredPrompts) {
+                            Integer scoredPrompts,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                            Boolean memitTemplates,
+                            @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                            Double scoreFloor) {
 
     /** The testbed models' hyperparameters' preset name, the default. */
     public static final String TESTBED = "testbed";
@@ -40,7 +47,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     /** Every paraphrase and neighbourhood prompt scored. */
     public EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingProblem, MemitSettings> memit,
                          Map<EditingProblem, FineTuneSettings> ft1, Map<EditingProblem, FineTuneSettings> ft5, Integer contextPrefixes) {
-        this(rome, memit, ft1, ft5, contextPrefixes, null);
+        this(rome, memit, ft1, ft5, contextPrefixes, null, null, null);
     }
 
     /** Published GPT-J values (ALGORITHMS.md §2); ROME's update anchored at the prompt's key as in the authors' code, which produced them. */
@@ -81,7 +88,8 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
      * hparams/FT/EleutherAI_gpt-j-6B_constr.json (25 steps, 50 for Fact Forcing, lr 5e-4) with get_override_hparams' norm
      * constraint per problem and window (evaluate.py:73-113), its loss summed over the target's tokens and, for Fact Forcing,
      * over 10 noise draws (evaluate.py:492, ft_main.py:146-149); scores of the first paraphrase and neighbourhood prompt
-     * only (evaluate.py:232-233).
+     * only (evaluate.py:232-233), floored at 2e-8 for raising problems (evaluate.py:237-246); MEMIT with its own 6 context
+     * templates (memit_main.py:297-319).
      */
     public static EditingConfig paperGptJ() {
         return paper(25, 15_000);
@@ -106,7 +114,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
                 // ε per problem in the table's order: injection, reversal, erasure, amplification, forcing
                 authorsFineTuning(fineTune(1, 1e-4, 1e-3, 1e-5, 5e-5, 1e-4)),
                 authorsFineTuning(fineTune(5, 5e-5, 1e-3, 1e-5, 1e-5, 1e-4)),
-                ContextPrefixes.PUBLISHED_PER_LENGTH, 1);
+                ContextPrefixes.PUBLISHED_PER_LENGTH, 1, true, 2e-8);
     }
 
     /**
@@ -177,7 +185,7 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
                 m.z(), m.lambda(), m.covarianceRidge());
         return new EditingConfig(rome, mapValues(memit, memitWindow), mapValues(ft1, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_1,
                 f.window()))), mapValues(ft5, f -> f.withWindow(windows.getOrDefault(EditingMethod.FT_5, f.window()))), contextPrefixes,
-                scoredPrompts);
+                scoredPrompts, memitTemplates, scoreFloor);
     }
 
     /**
@@ -198,6 +206,11 @@ public record EditingConfig(Map<EditingProblem, RomeSettings> rome, Map<EditingP
     /** ROME's and MEMIT's context prefixes for this configuration: "" plus {@code contextPrefixes} of 5 and of 10 tokens. */
     public List<String> prefixes(LanguageModel lm, long seed) {
         return ContextPrefixes.sample(lm, seed, contextPrefixes, 5, 10);
+    }
+
+    /** MEMIT's context prefixes: its own templates where this configuration asks for them, else {@code romePrefixes}. */
+    public List<String> memitPrefixes(LanguageModel lm, long seed, List<String> romePrefixes) {
+        return Boolean.TRUE.equals(memitTemplates) ? ContextPrefixes.memit(lm, seed) : romePrefixes;
     }
 
     /** The editor of {@code method} configured for {@code problem}. */

@@ -27,6 +27,8 @@ public final class EditingStudy {
     private final EditingConfig config;
     private final KeyStatistics statistics;
     private final List<String> prefixes;
+    /** MEMIT's: ROME's prefixes, or its own templates where the configuration says so (seeded with the tracing seed). */
+    private final List<String> memitPrefixes;
     private final Tracer tracer;
     private final EditEvaluator evaluator;
     private final int batchRows;
@@ -64,8 +66,10 @@ public final class EditingStudy {
         this.config = config;
         this.statistics = statistics;
         this.prefixes = prefixes;
+        this.memitPrefixes = config.memitPrefixes(lm, tracer.settings().seed(), prefixes);
         this.tracer = tracer;
-        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed(), essence, config.scoredPrompts());
+        this.evaluator = new EditEvaluator(lm, tracer.sigma(), tracer.settings().seed(), essence, config.scoredPrompts(),
+                config.scoreFloor());
     }
 
     /** Runs the protocol; returns the trace outcome (a not-analysed or trace-only fact gets no edits). */
@@ -87,7 +91,7 @@ public final class EditingStudy {
             for (EditingProblem problem : problems) {
                 EditEvaluator.Setup setup = evaluator.setup(fact, problem);
                 for (EditingMethod method : methods) {
-                    Editor editor = config.editor(method, problem, lm, statistics, prefixes);
+                    Editor editor = config.editor(method, problem, lm, statistics, method == EditingMethod.MEMIT ? memitPrefixes : prefixes);
                     try (Editor.Batch batch = batchRows == 0 ? editor.oneAtATime(setup.task()) : editor.batch(setup.task(), layers, batchRows)) {
                         for (int layer : layers) {
                             sink.accept(evaluator.evaluate(setup, editor.name(), batch, layer, localization[layer]));

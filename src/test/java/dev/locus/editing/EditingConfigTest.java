@@ -45,6 +45,8 @@ class EditingConfigTest {
     void thePaperPresetsFineTuneAndScoreAsTheAuthorsCodeAndTheOthersKeepTheirJson() throws Exception {
         EditingConfig paper = EditingConfig.paperGptJ();
         assertEquals(1, paper.scoredPrompts());
+        assertEquals(true, paper.memitTemplates());
+        assertEquals(2e-8, paper.scoreFloor());
         for (EditingProblem p : EditingProblem.values()) {
             assertTrue(paper.ft1().get(p).sumsTargetTokens() && paper.ft5().get(p).sumsTargetTokens(), p.label());
             assertEquals(p == EditingProblem.FACT_FORCING ? 10 : 1, paper.ft5().get(p).copies(), p.label());
@@ -55,7 +57,8 @@ class EditingConfigTest {
         // Settings added since keep out of the other presets' JSON, so their fingerprints (and grid ids) are as before.
         for (EditingConfig preset : new EditingConfig[] {EditingConfig.testbed(), EditingConfig.gptJ(), EditingConfig.gpt2Xl()}) {
             String json = new ObjectMapper().writeValueAsString(preset);
-            assertTrue(!json.contains("scoredPrompts") && !json.contains("noiseSamples") && !json.contains("sumTargetTokens"), json);
+            assertTrue(!json.contains("scoredPrompts") && !json.contains("noiseSamples") && !json.contains("sumTargetTokens")
+                    && !json.contains("memitTemplates") && !json.contains("scoreFloor"), json);
             assertEquals(1, preset.ft1().get(EditingProblem.FACT_FORCING).copies());
         }
     }

@@ -83,7 +83,7 @@ class EditorsTest {
     @Test
     void scoresOfTheFirstPromptsOnlyAsTheAuthorsCodeScoresThem() {
         FineTuneEditor ft = new FineTuneEditor(lm, FineTuneSettings.of(1, 5, 1e-3));
-        EditEvaluator first = new EditEvaluator(lm, 0.2, 1, Essence.Settings.off(), 1);
+        EditEvaluator first = new EditEvaluator(lm, 0.2, 1, Essence.Settings.off(), 1, null);
         EditResult r = first.evaluate(first.setup(fact, EditingProblem.ERROR_INJECTION), ft, 2, 0);
         assertTrue(r.paraphrasePost().size() > 1 && r.neighborhoodPost().size() > 1, "every prompt measured");
         assertEquals(EditingProblem.ERROR_INJECTION.rewriteScore(r.paraphrasePre().get(0), r.paraphrasePost().get(0)), r.paraphraseScore(), 1e-15);
@@ -96,6 +96,28 @@ class EditorsTest {
             mean += EditingProblem.neighbourhoodScore(every.neighborhoodPre().get(i), every.neighborhoodPost().get(i)) / every.neighborhoodPost().size();
         }
         assertEquals(mean, every.neighborhoodScore(), 1e-15);
+        // Erasing by fine-tuning towards the counterfactual's opposite: the authors floor a raising score at 2e-8.
+        EditEvaluator floored = new EditEvaluator(lm, 0.2, 1, Essence.Settings.off(), null, 2e-8);
+        EditEvaluator.Setup amplify = floored.setup(fact, EditingProblem.FACT_AMPLIFICATION);
+        EditTask lower = new EditTask(fact.prompt(), fact.subject(), fact.targetTrue(), false, null);
+        EditResult down = floored.evaluate(amplify, "ft-1", ft.oneAtATime(lower), 2, 0);
+        assertTrue(down.rewritePost() < down.rewritePre(), "the edit lowered p(true)");
+        assertEquals(2e-8, down.rewriteScore(), "floored, not " + EditingProblem.FACT_AMPLIFICATION.rewriteScore(down.rewritePre(), down.rewritePost()));
+    }
+
+    @Test
+    void memitsOwnContextTemplatesAreItsFiveOpeningsGrownTo10TokensSeeded() {
+        List<String> templates = ContextPrefixes.memit(lm, 3);
+        assertEquals(6, templates.size(), "\"\" and one per opening word, as memit_main.py makes them");
+        assertEquals("", templates.get(0));
+        for (String t : templates.subList(1, 6)) {
+            assertTrue(t.endsWith(". ") && t.length() > 2, t);
+        }
+        assertEquals(templates, ContextPrefixes.memit(lm, 3), "seeded");
+        EditingConfig paper = EditingConfig.paperGptJ();
+        List<String> rome = paper.prefixes(lm, 3);
+        assertEquals(templates, paper.memitPrefixes(lm, 3, rome));
+        assertEquals(rome, EditingConfig.testbed().memitPrefixes(lm, 3, rome), "the other presets: ROME's prefixes");
     }
 
     @Test
