@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.locus.SharedFiles;
+import dev.locus.WordFixtures;
 import dev.locus.facts.Fact;
 import dev.locus.model.EditSite;
 import dev.locus.model.Hooks;
@@ -16,7 +17,6 @@ import dev.locus.model.Intervention;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.Selection;
 import dev.locus.model.TextTokenizer;
-import dev.locus.testbed.WordLevelTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -37,7 +36,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * sentences of the first 60 words for the key statistics.
  */
 class FamilyEditingTest {
-    private static final int WORDS = 60;
     private static final ValueSettings QUICK = new ValueSettings(5, 0.5, 0.0625, 0.5, 4, 5e-2);
     private static final Fact FACT = new Fact("family-0", "w001 w002", "w001 w002 w003 w004", "w005", "w006",
             List.of("w007 w001 w002 w003 w004"), List.of(new Fact.Neighbor("w008 w009 w003 w004", "w005")), "P0");
@@ -133,27 +131,14 @@ class FamilyEditingTest {
         for (String file : List.of("config.json", "model.safetensors")) {
             Files.copy(source.resolve(file), dir.resolve(file));
         }
-        int vocabulary = new ObjectMapper().readTree(source.resolve("config.json").toFile()).get("vocab_size").asInt();
-        List<String> words = new ArrayList<>();
-        for (int i = 0; i < vocabulary - 2; i++) {
-            words.add(String.format("w%03d", i));
-        }
-        WordLevelTokenizer.write(dir.resolve("tokenizer.json"), WordLevelTokenizer.vocabulary(words));
+        WordFixtures.writeTokenizer(dir.resolve("tokenizer.json"),
+                new ObjectMapper().readTree(source.resolve("config.json").toFile()).get("vocab_size").asInt());
         return LanguageModel.load(dir);
     }
 
     /** Key statistics over 300 random sentences of 4–8 of the first words, cached under target/ by the weights' fingerprint. */
     private static KeyStatistics statistics(LanguageModel lm) {
-        Random random = new Random(5);
-        List<String> corpus = new ArrayList<>();
-        for (int s = 0; s < 300; s++) {
-            StringBuilder line = new StringBuilder();
-            for (int w = 0, n = 4 + random.nextInt(5); w < n; w++) {
-                line.append(w == 0 ? "" : " ").append(String.format("w%03d", random.nextInt(WORDS)));
-            }
-            corpus.add(line.toString());
-        }
-        return new KeyStatistics(lm, corpus, Path.of("target", "locus-cache"), message -> {});
+        return new KeyStatistics(lm, WordFixtures.corpus(), Path.of("target", "locus-cache"), message -> {});
     }
 
     private static Map<String, float[]> snapshot(LanguageModel lm) {

@@ -9,12 +9,12 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.locus.SharedFiles;
+import dev.locus.WordFixtures;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingProblem;
 import dev.locus.facts.Fact;
 import dev.locus.model.SafeTensors;
 import dev.locus.testbed.ModelSource;
-import dev.locus.testbed.WordLevelTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -120,21 +119,8 @@ class PublishedProtocolTest {
             }
             SafeTensors.write(dir.resolve("model.safetensors"), deep);
         }
-        List<String> words = new ArrayList<>();
-        for (int i = 0; i < config.get("vocab_size").asInt() - 2; i++) {
-            words.add(String.format("w%03d", i));
-        }
-        WordLevelTokenizer.write(dir.resolve("tokenizer.json"), WordLevelTokenizer.vocabulary(words));
-        Random random = new Random(5);
-        List<String> corpus = new ArrayList<>();
-        for (int s = 0; s < 300; s++) {
-            StringBuilder line = new StringBuilder();
-            for (int w = 0, n = 4 + random.nextInt(5); w < n; w++) {
-                line.append(w == 0 ? "" : " ").append(String.format("w%03d", random.nextInt(60)));
-            }
-            corpus.add(line.toString());
-        }
-        Files.write(dir.resolve(ModelSource.CORPUS_FILE), corpus);
+        WordFixtures.writeTokenizer(dir.resolve("tokenizer.json"), config.get("vocab_size").asInt());
+        Files.write(dir.resolve(ModelSource.CORPUS_FILE), WordFixtures.corpus());
         return dir;
     }
 }
