@@ -34,10 +34,11 @@ import java.util.Map;
  * <p>
  * {@link #optimise} finds one vector, the reference; {@link #optimiseAll} finds those of several hook points (a fact's
  * edits at every layer) in one batch, each group of rows a copy of the reference's batch with its own δ at its own
- * point, entering the pass at its own layer (so it costs the reference's blocks, in fewer and larger matmuls), one loss
- * per group summed (so each δ's gradient is its own), with its own Adam and its own stop; a group that stops or
- * diverges leaves the batch. The same arithmetic in other shapes: equal to the reference up to float reassociation
- * ({@code BatchedStudyTest}).
+ * point, entering the pass at its own layer (so it skips the blocks below, as the reference does), one loss per group
+ * summed (so each δ's gradient is its own), with its own Adam and its own stop; a group that stops or diverges leaves
+ * the batch. Its steps run only the columns δ can change ({@link Live}: from the last subject token on, a third to a
+ * half of a prompt with its context prefix), the earlier columns' keys and values computed once. The same arithmetic in
+ * other shapes: equal to the reference up to float reassociation ({@code BatchedStudyTest}, {@code FamilyEditingTest}).
  */
 final class ValueOptimizer {
     private ValueOptimizer() {}
@@ -78,11 +79,99 @@ final class ValueOptimizer {
     }
 
     /**
-     * Where the target rows' losses read the logits, read once from the batch: flat positions (row × tokens + token), the
-     * target token there, and the row (what {@link Scales#losses} runs the head on instead of every position).
+     * The columns of the batch that δ can change, as the batched optimisation runs them: in each row, from the last subject
+     * token (where δ enters) to the last position a loss reads (the last target-predicting token; the KL row's last).
+     * Earlier columns do not depend on δ (attention is causal), so their keys and values are computed once, as the
+     * {@code past} of a pass over the live columns only: {@code start[row]} is the row's first live column, {@code
+     * length} the live columns of every row (the longest; shorter rows run a few columns past their end, which no loss
+     * reads and which only later columns could see), {@code past} the longest prefix. Each row's prefix is right-aligned
+     * in the past (its first columns masked), so every key sits at its own distance from every query, as causality and a
+     * sliding window measure it.
      */
-    private record Scored(int length, int[] position, long[] token, int[] row) {
-        static Scored of(Rows r) {
+    private record Live(int[] start, int length, int past) {
+        static Live of(Rows r) {
+            int length = (int) r.batch().inputs().ids().getShape().get(1);
+            float[] scored = r.batch().scored().toFloatArray();
+            int[] start = r.last().clone();
+            int live = r.klLast() - start[r.rows()] + 1;
+            for (int row = 0; row < r.rows(); row++) {
+                for (int t = length - 1; t >= 0; t--) {
+                    if (scored[row * length + t] != 0) {
+                        if (t < start[row]) {
+                            throw new IllegalStateException("a target is scored before the subject's last token in row " + row);
+                        }
+                        live = Math.max(live, t - start[row] + 1);
+                        break;
+                    }
+                }
+            }
+            return new Live(start, live, Arrays.stream(start).max().orElseThrow());
+        }
+
+        /** Columns {@code start[row]} .. of every row of {@code x} ([rows, tokens, width]): [rows, length, width]. */
+        NDArray columns(NDArray x) {
+            long tokens = x.getShape().get(1);
+            long[] at = new long[start.length * length];
+            for (int row = 0; row < start.length; row++) {
+                for (int i = 0; i < length; i++) {
+                    at[row * length + i] = row * tokens + Math.min(start[row] + i, tokens - 1);
+                }
+            }
+            return rows(x, at, length);
+        }
+
+        /**
+         * Keys or values ([rows, heads, tokens, head_dim]) of each row's columns before its {@code start}, right-aligned in
+         * [rows, heads, past, head_dim] (the columns before them repeat the first, and {@link #mask} masks them).
+         */
+        NDArray past(NDArray keysOrValues) {
+            Shape s = keysOrValues.getShape();
+            long[] at = new long[start.length * past];
+            for (int row = 0; row < start.length; row++) {
+                for (int j = 0; j < past; j++) {
+                    at[row * past + j] = row * s.get(2) + Math.max(0, j - past + start[row]);
+                }
+            }
+            NDArray byToken = keysOrValues.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
+            return rows(byToken, at, past).reshape(s.get(0), past, s.get(1), s.get(3)).transpose(0, 2, 1, 3);
+        }
+
+        /** [rows, past + length]: 0 at the past's columns left of each row's own prefix, 1 elsewhere. */
+        NDArray mask(NDManager m) {
+            float[] mask = new float[start.length * (past + length)];
+            Arrays.fill(mask, 1);
+            for (int row = 0; row < start.length; row++) {
+                Arrays.fill(mask, row * (past + length), row * (past + length) + past - start[row], 0);
+            }
+            return m.create(mask, new Shape(start.length, past + length));
+        }
+
+        /** [rows, length]: each live column's position in its row (what rotary families rotate by). */
+        NDArray positions(NDManager m) {
+            long[] positions = new long[start.length * length];
+            for (int row = 0; row < start.length; row++) {
+                for (int i = 0; i < length; i++) {
+                    positions[row * length + i] = start[row] + i;
+                }
+            }
+            return m.create(positions, new Shape(start.length, length));
+        }
+
+        /** Rows {@code at} (flat indices into [rows · tokens]) of [rows, tokens, features], as [rows, count, features]. */
+        private static NDArray rows(NDArray x, long[] at, int count) {
+            Shape s = x.getShape();
+            NDArray index = x.getManager().create(at).reshape(-1, 1).repeat(1, s.get(2));
+            return x.reshape(-1, s.get(2)).gather(index, 0).reshape(s.get(0), count, s.get(2));
+        }
+    }
+
+    /**
+     * Where the target rows' losses read the live columns ({@link Live}), read once from the batch: flat positions (row ×
+     * live length + column), the target token there, the row (what {@link Scales#losses} runs the head on instead of
+     * every position), and the KL row's last column.
+     */
+    private record Scored(int length, int[] position, long[] token, int[] row, int klPosition) {
+        static Scored of(Rows r, Live live) {
             TargetScoring batch = r.batch();
             int rows = r.rows();
             int length = (int) batch.inputs().ids().getShape().get(1);
@@ -94,9 +183,9 @@ final class ValueOptimizer {
                     at.add(i);
                 }
             }
-            int[] position = at.stream().mapToInt(Integer::intValue).toArray();
-            return new Scored(length, position, Arrays.stream(position).mapToLong(i -> next[i]).toArray(),
-                    Arrays.stream(position).map(i -> i / length).toArray());
+            return new Scored(live.length(), at.stream().mapToInt(i -> i / length * live.length() + i % length - live.start()[i / length]).toArray(),
+                    at.stream().mapToLong(i -> next[i]).toArray(), at.stream().mapToInt(i -> i / length).toArray(),
+                    r.klLast() - live.start()[rows]);
         }
     }
 
@@ -136,7 +225,7 @@ final class ValueOptimizer {
                     targets[i] = sc.token()[j];
                     segments[(c * r.rows() + sc.row()[j]) * scoredCount + i] = 1;
                 }
-                positions[scoredCount + c] = (long) (c * r.size() + r.rows()) * length + r.klLast();
+                positions[scoredCount + c] = (long) (c * r.size() + r.rows()) * length + sc.klPosition();
             }
             NDArray index = m.create(positions).reshape(-1, 1).repeat(1, width);
             NDArray picked = x.reshape(-1, width).gather(index, 0);
@@ -228,27 +317,36 @@ final class ValueOptimizer {
                                                          List<HookPoint> points, ValueSettings s) {
         int groups = points.size();
         int layers = lm.dimensions().layers();
-        // One pass without δ through every block, as optimise's two passes per point: the stream entering each point's
-        // layer, its original value, and the KL row's log-probabilities before (the same for all: no δ yet).
+        // One pass without δ through every block, as optimise's two passes per point: the live columns of the stream
+        // entering each point's layer, the keys and values of the columns before them at every layer from the lowest
+        // point's, its original value, and the KL row's log-probabilities before (the same for all: no δ yet).
+        Live live = Live.of(r);
         Hooks before = Hooks.none().addAll(r.noise()); // the noise sits at the embeddings (SubjectNoise): no block sees it
         Intervention.Capture[] original = new Intervention.Capture[groups];
         for (int g = 0; g < groups; g++) {
             original[g] = before.capture(points.get(g));
         }
         NDArray[] entering = new NDArray[groups];
+        NDArray[][] past = new NDArray[layers][];
+        int lowest = Math.max(points.get(0).layer(), 0);
         NDArray x = lm.model().embed(r.batch().inputs().ids(), before);
         for (int layer = 0; layer < layers; layer++) {
             for (int g = 0; g < groups; g++) {
                 if (Math.max(points.get(g).layer(), 0) == layer) {
-                    entering[g] = x;
+                    entering[g] = live.columns(x);
                 }
+            }
+            if (layer >= lowest) {
+                NDArray[] kv = lm.model().keysAndValues(layer, x);
+                past[layer] = new NDArray[] {live.past(kv[0]), live.past(kv[1])};
             }
             x = lm.model().block(layer, x, null, null, before, null, null);
         }
         NDArray klBefore = lm.model().head(x).get(r.rows(), r.klLast()).logSoftmax(-1);
+        Context context = new Context(past, live.mask(m), live.positions(m));
 
         Scales scales = Scales.of(m, r, p, task, s);
-        Scored scored = Scored.of(r);
+        Scored scored = Scored.of(r, live);
         NDArray[] v = new NDArray[groups];
         double[] vNorm = new double[groups];
         NDArray[] decayScale = new NDArray[groups];
@@ -270,7 +368,7 @@ final class ValueOptimizer {
             List<Integer> stepping = new ArrayList<>();
             try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 scope.suppressNotUsedWarning(); // frees this step's intermediate arrays
-                NDArray last = stagedForward(lm, r, points, entering, delta, done);
+                NDArray last = stagedForward(lm, r, context, points, entering, delta, done);
                 if (last == null) {
                     break; // every group has stopped
                 }
@@ -318,29 +416,44 @@ final class ValueOptimizer {
     }
 
     /**
-     * The pass with δ for the groups still optimising: from the lowest one's layer, each group's rows joining the batch
-     * at its layer (its entering stream), its δ added at its point in its rows only, so the groups' rows follow one another
-     * in the order of {@code points}. The last block's output (before the head), or null when no group is left.
+     * What every step's pass over the live columns reads: per layer the past's keys and values (null below the lowest
+     * point), and for one group's rows the key mask and the live columns' positions, repeated for the groups in the pass.
      */
-    private static NDArray stagedForward(LanguageModel lm, Rows r, List<HookPoint> points, NDArray[] entering, NDArray[] delta,
-                                         boolean[] done) {
+    private record Context(NDArray[][] past, NDArray mask, NDArray positions) {
+        /** {@code a} ([group rows, ...]) for {@code groups} groups, one after the other. */
+        static NDArray repeated(NDArray a, int groups) {
+            long[] times = new long[a.getShape().dimension()];
+            Arrays.fill(times, 1);
+            times[0] = groups;
+            return groups == 1 ? a : a.tile(times);
+        }
+    }
+
+    /**
+     * The pass with δ for the groups still optimising, over the live columns ({@link Live}): from the lowest one's layer,
+     * each group's rows joining the batch at its layer (its entering columns), its δ added at its point in its rows only
+     * (the first live column), so the groups' rows follow one another in the order of {@code points}. The last block's
+     * output (before the head), or null when no group is left.
+     */
+    private static NDArray stagedForward(LanguageModel lm, Rows r, Context c, List<HookPoint> points, NDArray[] entering,
+                                         NDArray[] delta, boolean[] done) {
         Hooks shift = Hooks.none();
         NDArray x = null;
-        int rows = 0;
+        int groups = 0;
         for (int layer = 0; layer < lm.dimensions().layers(); layer++) {
             for (int g = 0; g < points.size(); g++) {
                 if (done[g] || Math.max(points.get(g).layer(), 0) != layer) {
                     continue;
                 }
-                int[] last = new int[rows + r.size()];
-                Arrays.fill(last, -1);
-                System.arraycopy(r.last(), 0, last, rows, r.size());
-                shift.add(points.get(g), Intervention.add(Selection.onePerRow(last), delta[g]));
+                int[] first = new int[(groups + 1) * r.size()];
+                Arrays.fill(first, 0, groups * r.size(), -1);
+                shift.add(points.get(g), Intervention.add(Selection.onePerRow(first), delta[g]));
                 x = x == null ? entering[g] : x.concat(entering[g], 0);
-                rows += r.size();
+                groups++;
             }
             if (x != null) {
-                x = lm.model().block(layer, x, null, null, shift, null, null);
+                x = lm.model().block(layer, x, Context.repeated(c.positions(), groups), Context.repeated(c.mask(), groups), shift,
+                        Context.repeated(c.past()[layer][0], groups), Context.repeated(c.past()[layer][1], groups));
             }
         }
         return x;

@@ -124,6 +124,56 @@ class FamilyEditingTest {
         }
     }
 
+    /**
+     * The batched value optimisation (every layer's v* and z together, over the live columns with the earlier ones'
+     * keys and values as a right-aligned past) against one edit at a time on every family: rotary positions, grouped
+     * query heads and Mistral's sliding window of 5 tokens, which the 5-token context prefixes exceed. Every probability
+     * within 1e-5 (these random models' probabilities are small, so the scores' rooms are near 1).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
+    void batchedValueOptimisationEqualsOneAtATime(String fixture) throws IOException {
+        try (LanguageModel lm = withWords(fixture)) {
+            KeyStatistics statistics = statistics(lm);
+            List<String> prefixes = ContextPrefixes.sample(lm, 0, 2, 2, 5);
+            List<Editor> editors = List.of(new RomeEditor(lm, statistics, prefixes, new RomeSettings(QUICK, 0, RomeSettings.Anchor.PROMPT_KEY)),
+                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, QUICK, 10, 0)));
+            int[] layers = java.util.stream.IntStream.range(0, lm.dimensions().layers()).toArray();
+            EditEvaluator evaluator = new EditEvaluator(lm, 0.2, 1);
+            int compared = 0;
+            for (EditingProblem problem : List.of(EditingProblem.ERROR_INJECTION, EditingProblem.FACT_ERASURE, EditingProblem.FACT_FORCING)) {
+                EditEvaluator.Setup setup = evaluator.setup(FACT, problem);
+                for (Editor editor : editors) {
+                    try (Editor.Batch batch = editor.batch(setup.task(), layers, 1024)) {
+                        for (int layer : layers) {
+                            EditResult alone = evaluator.evaluate(setup, editor, layer, 0);
+                            EditResult batched = evaluator.evaluate(setup, editor.name(), batch, layer, 0);
+                            String what = fixture + " " + editor.name() + " " + problem.label() + " layer " + layer;
+                            assertEquals(alone.status(), batched.status(), what);
+                            assertEquals(alone.steps(), batched.steps(), what);
+                            List<Double> a = probabilities(alone);
+                            List<Double> b = probabilities(batched);
+                            assertEquals(a.size(), b.size(), what);
+                            for (int i = 0; i < a.size(); i++) {
+                                assertEquals(a.get(i), b.get(i), 1e-5, what + ": probability " + i);
+                            }
+                            assertEquals(alone.overallScore(), batched.overallScore(), 1e-4, what);
+                            compared += alone.status().equals("ok") ? 1 : 0;
+                        }
+                    }
+                }
+            }
+            assertTrue(compared >= layers.length * 4, fixture + ": most edits succeeded: " + compared);
+        }
+    }
+
+    private static List<Double> probabilities(EditResult r) {
+        List<Double> out = new ArrayList<>(List.of(r.rewritePost()));
+        out.addAll(r.paraphrasePost());
+        out.addAll(r.neighborhoodPost());
+        return out;
+    }
+
     /** The fixture's config and weights beside a word-level tokenizer with a word for every id but the two special tokens'. */
     private LanguageModel withWords(String fixture) throws IOException {
         Path source = SharedFiles.require("fixtures/" + fixture);
