@@ -49,48 +49,26 @@ public final class FineTuneEditor implements Editor {
 
     @Override
     public Applied apply(EditTask task, int layer) {
-        LayerWindow window = LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
+        LayerWindow window = window(layer);
         Weights.Edit edit = lm.model().weights().edit();
         try (NDManager m = lm.manager().newSubManager()) {
-            EditPrompts p = EditPrompts.of(lm, List.of(""), task);
-            int copies = task.noise() == null ? 1 : settings.copies();
-            List<long[]> prompts = new ArrayList<>();
-            for (int c = 0; c < copies; c++) {
-                prompts.addAll(p.prompts());
-            }
-            TargetScoring scoring = TargetScoring.of(m, prompts, Collections.nCopies(prompts.size(), p.target()), false,
-                    lm.dimensions().contextLength());
-            var noise = task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1), copies);
+            Inputs in = Inputs.of(lm, m, task, settings);
             // Blocks before the window do not depend on the tuned weights: run them once.
-            NDArray entering = lm.model().streamInto(window.start(), scoring.inputs().ids(), noise);
-            Map<String, NDArray> tuned = new LinkedHashMap<>();
-            Map<String, NDArray[]> bounds = new LinkedHashMap<>();
-            for (int l = window.start(); l < window.end(); l++) {
-                for (String name : lm.model().editSite(l).parameterNames()) {
-                    NDArray original = lm.model().weights().get(name);
-                    NDArray copy = original.duplicate();
-                    edit.set(name, copy);
-                    tuned.put(name, copy);
-                    NDArray low = original.sub(settings.epsilon());
-                    NDArray high = original.add(settings.epsilon());
-                    low.attach(m); // results land in the operand's (the model's) manager otherwise
-                    high.attach(m);
-                    bounds.put(name, new NDArray[] {low, high});
-                }
-            }
-            NDArray scale = m.create((float) (task.raise() ? -1.0 / (settings.sumsTargetTokens() ? 1 : p.target().length) : 1.0));
-            Adam adam = new Adam(tuned, m, 0.9, 0.999);
+            NDArray entering = lm.model().streamInto(window.start(), in.scoring().inputs().ids(), in.noise());
+            Tuned tuned = Tuned.of(lm, m, window, settings);
+            tuned.copies().forEach(edit::set);
+            NDArray scale = in.scale(m, task, settings);
             int skipped = 0;
             int steps = 0;
             double loss = Double.NaN;
             for (; steps < settings.steps(); steps++) {
                 try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                     scope.suppressNotUsedWarning();
-                    NDArray logp = scoring.logProbs(lm.model().forwardFrom(window.start(), entering, Hooks.none()));
+                    NDArray logp = in.scoring().logProbs(lm.model().forwardFrom(window.start(), entering, Hooks.none()));
                     NDArray total = (task.raise() ? logp : logp.exp()).sum().mul(scale);
                     loss = total.getFloat();
                     if (!Double.isFinite(loss)) {
-                        throw new IllegalStateException("fine-tuning diverged at step " + steps + " (loss " + loss + ")");
+                        throw diverged(steps, loss);
                     }
                     if (loss < settings.skipLoss()) {
                         if (task.raise() && ++skipped >= settings.maxSkips()) {
@@ -100,19 +78,84 @@ public final class FineTuneEditor implements Editor {
                     }
                     gc.backward(total);
                 }
-                adam.step(settings.learningRate());
-                for (Map.Entry<String, NDArray> e : tuned.entrySet()) {
-                    NDArray[] b = bounds.get(e.getKey());
-                    try (NDArray clamped = NDArrays.minimum(NDArrays.maximum(e.getValue(), b[0]), b[1])) {
-                        e.getValue().subi(e.getValue()).addi(clamped); // in place: w − w = 0 exactly, then the clamped value
-                    }
-                }
+                tuned.step(settings.learningRate());
             }
-            tuned.values().forEach(t -> t.setRequiresGradient(false));
+            tuned.freeze();
             return new Applied(edit, window.layers(), steps, loss);
         } catch (RuntimeException e) {
             edit.close();
             throw e;
+        }
+    }
+
+    /** Every layer's fine-tuning in batches of at most {@code rowBudget} rows ({@link FineTuneBatch}), each done on first use. */
+    @Override
+    public Batch batch(EditTask task, int[] layers, int rowBudget) {
+        return new FineTuneBatch(lm, settings, this, task, layers, rowBudget);
+    }
+
+    LayerWindow window(int layer) {
+        return LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
+    }
+
+    static IllegalStateException diverged(int steps, double loss) {
+        return new IllegalStateException("fine-tuning diverged at step " + steps + " (loss " + loss + ")");
+    }
+
+    /** The edit prompt, once per noise draw (its rows), scored for the target, with the noise at its subject. */
+    record Inputs(EditPrompts prompts, TargetScoring scoring, Hooks noise, int rows) {
+        static Inputs of(LanguageModel lm, NDManager m, EditTask task, FineTuneSettings settings) {
+            EditPrompts p = EditPrompts.of(lm, List.of(""), task);
+            int copies = task.noise() == null ? 1 : settings.copies();
+            List<long[]> prompts = new ArrayList<>();
+            for (int c = 0; c < copies; c++) {
+                prompts.addAll(p.prompts());
+            }
+            TargetScoring scoring = TargetScoring.of(m, prompts, Collections.nCopies(prompts.size(), p.target()), false,
+                    lm.dimensions().contextLength());
+            return new Inputs(p, scoring, task.corruption(m, p.spans(), (int) scoring.inputs().ids().getShape().get(1), copies), prompts.size());
+        }
+
+        /** The loss is Σ over the rows of (raising) log p(target) times this, −1 / target tokens (or −1 when summing them), or (lowering) p(target). */
+        NDArray scale(NDManager m, EditTask task, FineTuneSettings settings) {
+            return m.create((float) (task.raise() ? -1.0 / (settings.sumsTargetTokens() ? 1 : prompts.target().length) : 1.0));
+        }
+    }
+
+    /** Copies of a window's MLP output weights (and biases) being tuned, each with its L∞ ball around the original and Adam. */
+    record Tuned(Map<String, NDArray> copies, Map<String, NDArray[]> bounds, Adam adam) {
+        static Tuned of(LanguageModel lm, NDManager m, LayerWindow window, FineTuneSettings settings) {
+            Map<String, NDArray> copies = new LinkedHashMap<>();
+            Map<String, NDArray[]> bounds = new LinkedHashMap<>();
+            for (int l = window.start(); l < window.end(); l++) {
+                for (String name : lm.model().editSite(l).parameterNames()) {
+                    NDArray original = lm.model().weights().get(name);
+                    NDArray copy = original.duplicate();
+                    copy.attach(m);
+                    copies.put(name, copy);
+                    NDArray low = original.sub(settings.epsilon());
+                    NDArray high = original.add(settings.epsilon());
+                    low.attach(m); // results land in the operand's (the model's) manager otherwise
+                    high.attach(m);
+                    bounds.put(name, new NDArray[] {low, high});
+                }
+            }
+            return new Tuned(copies, bounds, new Adam(copies, m, 0.9, 0.999));
+        }
+
+        /** An Adam step, then every element clamped to its ball. */
+        void step(double learningRate) {
+            adam.step(learningRate);
+            for (Map.Entry<String, NDArray> e : copies.entrySet()) {
+                NDArray[] b = bounds.get(e.getKey());
+                try (NDArray clamped = NDArrays.minimum(NDArrays.maximum(e.getValue(), b[0]), b[1])) {
+                    e.getValue().subi(e.getValue()).addi(clamped); // in place: w − w = 0 exactly, then the clamped value
+                }
+            }
+        }
+
+        void freeze() {
+            copies.values().forEach(t -> t.setRequiresGradient(false));
         }
     }
 }

@@ -30,6 +30,13 @@ public interface EditSite {
     /** W·k (+ b) for one key [mlp width], from the weights as they are now: [width]. */
     NDArray apply(NDArray key);
 
+    /**
+     * W·k (+ b) for keys [rows, tokens, mlp width] with {@code weight} and {@code bias} (null where the family has none) in
+     * place of the stored ones, in the stored layout: [rows, tokens, width], as the block computes it (what a batch of
+     * fine-tunings, each with its own copy of the weights, runs its rows through).
+     */
+    NDArray project(NDArray keys, NDArray weight, NDArray bias);
+
     /** The stored weight with {@code value}·{@code key}ᵀ added (value [width], key [mlp width]), in the stored layout. */
     NDArray plusRankOne(NDArray key, NDArray value);
 }

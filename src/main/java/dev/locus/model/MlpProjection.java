@@ -63,6 +63,15 @@ final class MlpProjection implements EditSite {
     }
 
     @Override
+    public NDArray project(NDArray keys, NDArray weight, NDArray bias) {
+        if (inputMajor) {
+            NDArray y = keys.matMul(weight);
+            return bias == null ? y : y.add(bias);
+        }
+        return (bias == null ? Linear.linear(keys, weight) : Linear.linear(keys, weight, bias)).singletonOrThrow();
+    }
+
+    @Override
     public NDArray plusRankOne(NDArray key, NDArray value) {
         NDArray w = weights.get(weightName);
         NDArray update = inputMajor ? key.reshape(-1, 1).matMul(value.reshape(1, -1)) : value.reshape(-1, 1).matMul(key.reshape(1, -1));

@@ -9,6 +9,8 @@ import dev.locus.editing.Editor;
 import dev.locus.editing.EditingConfig;
 import dev.locus.editing.EditingMethod;
 import dev.locus.editing.EditingProblem;
+import dev.locus.editing.FineTuneEditor;
+import dev.locus.editing.FineTuneSettings;
 import dev.locus.editing.KeyStatistics;
 import dev.locus.editing.MemitEditor;
 import dev.locus.editing.MemitSettings;
@@ -29,9 +31,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The batched protocol (every layer's v* and z of a fact's method and problem optimised together) against every edit
+ * The batched protocol (every layer's v* and z of a fact's method and problem optimised together, its fine-tunings
+ * tuned together) against every edit
  * one at a time, the reference: every probability within 1e-5 and every score within 1e-5 of it as the probabilities
- * bound it ({@link #smallestGap}), over facts × ROME and MEMIT × every problem ×
+ * bound it ({@link #smallestGap}), over facts × every method × every problem ×
  * layers at the bottom, middle and top (where MEMIT's windows share their last layer), with the whole batch and with a
  * row budget that splits it; weights bit-identical afterwards, also after batches whose every edit fails.
  */
@@ -48,7 +51,7 @@ class BatchedStudyTest {
             List<String> prefixes = config.prefixes(lm, 0);
             FastTracer tracer = new FastTracer(lm, TracingSettings.defaults(), 0.2);
             int twoGroups = 2 * (prefixes.size() + 1);
-            List<EditingMethod> methods = List.of(EditingMethod.ROME, EditingMethod.MEMIT);
+            List<EditingMethod> methods = EditingMethod.all();
             List<EditingProblem> problems = Arrays.asList(EditingProblem.values());
             List<Fact> facts = Testbed.GPT2.facts().subList(100, 102);
             List<EditResult> reference = new ArrayList<>();
@@ -78,7 +81,9 @@ class BatchedStudyTest {
             ValueSettings quick = new ValueSettings(3, 0.5, 0.0625, 0.5, 4, 5e-2);
             List<Editor> editors = List.of(new RomeEditor(lm, statistics, prefixes, new RomeSettings(diverging, 1, RomeSettings.Anchor.PROMPT_KEY)),
                     // z is found, then the update is rejected midway through the window
-                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, Double.NaN, 0)));
+                    new MemitEditor(lm, statistics, prefixes, new MemitSettings(3, quick, Double.NaN, 0)),
+                    // a NaN learning rate: the weights turn NaN at the first step, the loss at the second
+                    new FineTuneEditor(lm, new FineTuneSettings(3, 3, Double.NaN, 1e-2, 1e-2, 5)));
             Fact fact = Testbed.GPT2.facts().get(100);
             dev.locus.editing.EditEvaluator evaluator = new dev.locus.editing.EditEvaluator(lm, 0.2, 1);
             for (Editor editor : editors) {
