@@ -88,7 +88,7 @@ public class EditStudyCommand implements Runnable {
     Path png;
 
     @Option(names = "--batch-rows", defaultValue = "" + EditingStudy.DEFAULT_BATCH_ROWS,
-            description = "optimise ROME's v* and MEMIT's z of a fact's edits at every layer together, in batches of at most this "
+            description = "make a fact's edits at every layer together (ROME's v*, MEMIT's z, fine-tuning), in batches of at most this "
                     + "many rows (equal within 1e-5 to one at a time: see the README's \"Batched edits\"); 0 = every edit one at a "
                     + "time, the reference (default: ${DEFAULT-VALUE})")
     int batchRows;

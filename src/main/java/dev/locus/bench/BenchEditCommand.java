@@ -14,7 +14,6 @@ import dev.locus.tracing.FastTracer;
 import dev.locus.tracing.TracingSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
@@ -46,11 +45,18 @@ public class BenchEditCommand implements Runnable {
     @Option(names = "--layer", defaultValue = "4")
     int layer;
 
+    @Option(names = "--layers", split = ",", description = "the protocol's layers (default: every layer); a reduced grid for large models")
+    int[] layers;
+
+    @Option(names = "--problems", split = ",", defaultValue = "error_injection,tracing_reversal,fact_erasure,fact_amplification,fact_forcing",
+            description = "the protocol's problems (default: all five)")
+    List<String> problems;
+
     @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol (0: none)")
     int protocolFacts;
 
     @Option(names = "--batch-rows", defaultValue = "" + EditingStudy.DEFAULT_BATCH_ROWS,
-            description = "also time each protocol fact with ROME's and MEMIT's optimisations batched over the layers in this many "
+            description = "also time each protocol fact with its edits batched over the layers (ROME's v*, MEMIT's z, fine-tuning) in this many "
                     + "rows, alternating with one edit at a time, and print the ratio (0: one at a time only; default: ${DEFAULT-VALUE})")
     int batchRows;
 
@@ -85,21 +91,21 @@ public class BenchEditCommand implements Runnable {
                 FastTracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
                 EditingStudy oneAtATime = new EditingStudy(lm, editing, statistics, prefixes, tracer, 0);
                 EditingStudy batched = batchRows > 0 ? new EditingStudy(lm, editing, statistics, prefixes, tracer, batchRows) : null;
-                timeProtocol(oneAtATime, batched, facts, lm.dimensions().layers());
+                int[] grid = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
+                timeProtocol(oneAtATime, batched, facts, grid, problems.stream().map(EditingProblem::parse).toList());
             }
         }
     }
 
     /** The full protocol (trace, then every method x problem x layer) on the facts after the edited one, batched and not in turn. */
-    private void timeProtocol(EditingStudy oneAtATime, EditingStudy batched, List<Fact> facts, int nLayer) {
-        int[] layers = IntStream.range(0, nLayer).toArray();
+    private void timeProtocol(EditingStudy oneAtATime, EditingStudy batched, List<Fact> facts, int[] layers, List<EditingProblem> grid) {
         List<Double> perFact = new ArrayList<>();
         List<Double> perFactBatched = new ArrayList<>();
         for (int i = 0; i < protocolFacts; i++) {
             Fact f = facts.get(1 + i);
-            perFact.add(timeProtocol(oneAtATime, f, layers, "one edit at a time"));
+            perFact.add(timeProtocol(oneAtATime, f, layers, grid, "one edit at a time"));
             if (batched != null) {
-                perFactBatched.add(timeProtocol(batched, f, layers, "batched in " + batchRows + " rows"));
+                perFactBatched.add(timeProtocol(batched, f, layers, grid, "batched in " + batchRows + " rows"));
             }
         }
         double median = Measure.median(perFact);
@@ -114,9 +120,9 @@ public class BenchEditCommand implements Runnable {
             // Counted on the first fact under the profiler (slower), rated against the median unprofiled times.
             double square = MatmulFlops.squareRate(2048, 10);
             Fact f = facts.get(1);
-            System.out.println(MatmulFlops.rate("one at a time, per fact", protocolFlops(oneAtATime, f, layers), median, square));
+            System.out.println(MatmulFlops.rate("one at a time, per fact", protocolFlops(oneAtATime, f, layers, grid), median, square));
             if (batched != null) {
-                System.out.println(MatmulFlops.rate("batched, per fact", protocolFlops(batched, f, layers), b, square));
+                System.out.println(MatmulFlops.rate("batched, per fact", protocolFlops(batched, f, layers, grid), b, square));
             }
         }
     }
@@ -125,28 +131,28 @@ public class BenchEditCommand implements Runnable {
      * The protocol's matmul FLOPs, profiled one method × problem at a time (the profiler keeps every event in memory: a
      * whole protocol's took 24 GB): the trace alone, then each slice (which traces again) less the trace.
      */
-    private static double protocolFlops(EditingStudy study, Fact f, int[] layers) {
+    private static double protocolFlops(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid) {
         double trace = MatmulFlops.count(() -> study.run(f, List.of(), List.of(), layers, r -> {}));
         double total = trace;
         for (EditingMethod method : EditingMethod.all()) {
-            for (EditingProblem problem : EditingProblem.values()) {
+            for (EditingProblem problem : grid) {
                 total += MatmulFlops.count(() -> study.run(f, List.of(method), List.of(problem), layers, r -> {})) - trace;
             }
         }
         return total;
     }
 
-    private static int run(EditingStudy study, Fact f, int[] layers) {
+    private static int run(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid) {
         int[] edits = {0};
-        study.run(f, EditingMethod.all(), Arrays.asList(EditingProblem.values()), layers, r -> edits[0]++);
+        study.run(f, EditingMethod.all(), grid, layers, r -> edits[0]++);
         return edits[0];
     }
 
-    private double timeProtocol(EditingStudy study, Fact f, int[] layers, String how) {
+    private double timeProtocol(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid, String how) {
         int[] edits = {0};
-        double ms = Measure.ms(() -> edits[0] = run(study, f, layers));
-        System.out.printf("protocol for %s, %s: %d edits (4 methods x 5 problems x %d layers) + trace in %.0f s%n", f.id(), how, edits[0],
-                layers.length, ms / 1000);
+        double ms = Measure.ms(() -> edits[0] = run(study, f, layers, grid));
+        System.out.printf("protocol for %s, %s: %d edits (4 methods x %d problems x %d layers) + trace in %.0f s%n", f.id(), how, edits[0],
+                grid.size(), layers.length, ms / 1000);
         return ms;
     }
 }

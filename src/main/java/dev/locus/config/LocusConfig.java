@@ -170,7 +170,7 @@ public interface LocusConfig {
         Path cache();
 
         /**
-         * ROME's v* and MEMIT's z of a fact's edits at every layer optimised together, in batches of at most this many rows;
+         * A fact's edits at every layer made together (ROME's v*, MEMIT's z, fine-tuning), in batches of at most this many rows;
          * 0 = every edit one at a time (the reference). Equal within 1e-5 (BatchedStudyTest); see the README's "Batched edits".
          */
         @WithDefault("128")

@@ -12,7 +12,7 @@ public interface Editor {
 
     /**
      * The edits of {@code task} at each of {@code layers}, applied one at a time by {@link Batch#apply}, with what they
-     * share computed once in batches of at most {@code rowBudget} rows (ROME's v*, MEMIT's z). By default, and with
+     * share computed once in batches of at most {@code rowBudget} rows (ROME's v*, MEMIT's z, the fine-tunings themselves). By default, and with
      * {@link #oneAtATime}, each is {@link #apply}: the reference a batched editor is checked against.
      */
     default Batch batch(EditTask task, int[] layers, int rowBudget) {

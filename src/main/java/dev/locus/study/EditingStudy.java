@@ -46,7 +46,7 @@ public final class EditingStudy {
 
     /**
      * @param batchRows the row budget of each batch of a method's edits of a fact at all layers ({@link Editor#batch}: ROME's
-     *                  v* and MEMIT's z optimised together), or 0 for every edit one at a time (the reference)
+     *                  v* and MEMIT's z optimised together, the fine-tunings tuned together), or 0 for every edit one at a time (the reference)
      */
     public EditingStudy(LanguageModel lm, EditingConfig config, KeyStatistics statistics, List<String> prefixes, Tracer tracer, int batchRows) {
         this(lm, config, statistics, prefixes, tracer, batchRows, Essence.Settings.off());
