@@ -52,6 +52,10 @@ public class BenchEditCommand implements Runnable {
             description = "the protocol's problems (default: all five)")
     List<String> problems;
 
+    @Option(names = "--min-p-clean", description = "facts below this p(true) are traced but not edited (default: the tracing "
+            + "default, 0.02; 0 edits every fact, as a random checkpoint needs)")
+    Double minPClean;
+
     @Option(names = "--protocol-facts", defaultValue = "1", description = "facts timed through the full protocol (0: none)")
     int protocolFacts;
 
@@ -88,7 +92,9 @@ public class BenchEditCommand implements Runnable {
             }
             System.out.printf("peak RSS %.2f GiB (weights, key statistics, PyTorch and the JVM)%n", Measure.peakRssGiB());
             if (protocolFacts > 0) {
-                FastTracer tracer = new FastTracer(lm, TracingSettings.defaults(), sigma);
+                TracingSettings tracing = minPClean == null ? TracingSettings.defaults()
+                        : TracingSettings.defaults().toBuilder().minCleanProbability(minPClean).build();
+                FastTracer tracer = new FastTracer(lm, tracing, sigma);
                 EditingStudy oneAtATime = new EditingStudy(lm, editing, statistics, prefixes, tracer, 0);
                 EditingStudy batched = batchRows > 0 ? new EditingStudy(lm, editing, statistics, prefixes, tracer, batchRows) : null;
                 int[] grid = layers != null ? layers : IntStream.range(0, lm.dimensions().layers()).toArray();
@@ -151,6 +157,10 @@ public class BenchEditCommand implements Runnable {
     private double timeProtocol(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid, String how) {
         int[] edits = {0};
         double ms = Measure.ms(() -> edits[0] = run(study, f, layers, grid));
+        if (edits[0] == 0) {
+            throw new IllegalStateException("fact " + f.id() + " was not edited (p(true) below the threshold: a random checkpoint "
+                    + "knows no fact); time the protocol with --min-p-clean 0");
+        }
         System.out.printf("protocol for %s, %s: %d edits (4 methods x %d problems x %d layers) + trace in %.0f s%n", f.id(), how, edits[0],
                 grid.size(), layers.length, ms / 1000);
         return ms;
