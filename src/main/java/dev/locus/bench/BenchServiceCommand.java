@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -300,10 +301,18 @@ public class BenchServiceCommand implements Runnable {
         }
         cmd.add("-Dlocus.editing.cache=" + s.editing().cacheDir().toAbsolutePath());
         cmd.add("-Dlocus.editing.batch-rows=" + s.editing().batchRows());
-        cmd.add("-Dlocus.editing.essence=" + s.editing().essence().enabled());
-        cmd.add("-Dlocus.editing.essence-samples=" + s.editing().essence().samples());
-        cmd.add("-Dlocus.editing.essence-length=" + s.editing().essence().length());
-        cmd.add("-Dlocus.editing.essence-top-k=" + s.editing().essence().topK());
+        // Only the essence settings that are set: the rest are the protocol's, and a "null" would not convert (the child exits).
+        StudySettings.EssenceSet essence = s.editing().essence();
+        Map<String, Object> set = new LinkedHashMap<>();
+        set.put("essence", essence.enabled());
+        set.put("essence-samples", essence.samples());
+        set.put("essence-length", essence.length());
+        set.put("essence-top-k", essence.topK());
+        set.forEach((name, value) -> {
+            if (value != null) {
+                cmd.add("-Dlocus.editing." + name + "=" + value);
+            }
+        });
     }
 
     /**
