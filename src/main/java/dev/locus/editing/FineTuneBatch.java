@@ -104,12 +104,16 @@ final class FineTuneBatch implements Editor.Batch {
     private void tune(NDManager m, List<Group> batch) {
         FineTuneEditor.Inputs in = FineTuneEditor.Inputs.of(lm, m, task, settings);
         int rows = in.rows();
-        // One pass without the tuned weights: the stream entering each layer, where the groups starting there join.
+        // One pass without the tuned weights, up to the last window's start: the stream entering each layer, where the
+        // groups starting there join.
         NDArray[] entering = new NDArray[lm.dimensions().layers()];
+        int highest = batch.get(batch.size() - 1).window.start(); // the batch is sorted by layer, so by window start
         NDArray x = lm.model().embed(in.scoring().inputs().ids(), in.noise());
-        for (int layer = 0; layer < entering.length; layer++) {
+        for (int layer = 0; layer <= highest; layer++) {
             entering[layer] = x;
-            x = lm.model().block(layer, x, null, null, Hooks.none(), null, null);
+            if (layer < highest) {
+                x = lm.model().block(layer, x, null, null, Hooks.none(), null, null);
+            }
         }
         NDArray scale = in.scale(m, task, settings);
         for (Group g : batch) {
