@@ -42,37 +42,56 @@ public final class MemitEditor implements Editor {
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts withPrefixes = EditPrompts.of(lm, prefixes, task);
             HookPoint last = HookPoint.blockOut(window(layer).last());
-            return edit(m, task, layer, withPrefixes, ValueOptimizer.optimise(lm, m, withPrefixes, task, last, settings.z()));
+            EditPrompts plain = EditPrompts.of(lm, List.of(""), task);
+            return edit(layer, (at, firstEdited) -> SubjectActivations.mean(lm, m, withPrefixes, task, at),
+                    (at, firstEdited) -> SubjectActivations.mean(lm, m, plain, task, at),
+                    ValueOptimizer.optimise(lm, m, withPrefixes, task, last, settings.z()));
         }
     }
 
-    /** Every window's z from one batched optimisation (windows with the same last layer share theirs), then each layer's updates as {@link #apply}'s. */
+    /**
+     * Every window's z from one batched optimisation (windows with the same last layer share theirs), then each layer's
+     * updates as {@link #apply}'s, their keys and current z run from the window's first layer on the unedited streams of
+     * one pass ({@link SubjectActivations.Streams}: the same activations, bit for bit).
+     */
     @Override
     public Batch batch(EditTask task, int[] layers, int rowBudget) {
         NDManager m = lm.manager().newSubManager();
         EditPrompts withPrefixes = EditPrompts.of(lm, prefixes, task);
         List<HookPoint> points = Arrays.stream(layers).mapToObj(l -> HookPoint.blockOut(window(l).last())).distinct().toList();
+        int blocks = Arrays.stream(layers).map(l -> window(l).start()).max().orElse(0) + 1;
+        SubjectActivations.Streams keys = new SubjectActivations.Streams(lm, m, withPrefixes, task, blocks);
+        SubjectActivations.Streams current = new SubjectActivations.Streams(lm, m, EditPrompts.of(lm, List.of(""), task), task, blocks);
         return new SharedValues(m, () -> ValueOptimizer.optimiseAll(lm, m, withPrefixes, task, points, settings.z(), rowBudget), (z, layer) -> {
             try (NDManager own = m.newSubManager()) {
-                return edit(own, task, layer, withPrefixes, z.get(HookPoint.blockOut(window(layer).last())).get());
+                return edit(layer, (at, firstEdited) -> keys.mean(own, at, firstEdited), (at, firstEdited) -> current.mean(own, at, firstEdited),
+                        z.get(HookPoint.blockOut(window(layer).last())).get());
             }
         });
+    }
+
+    /** The mean activation at a hook point of the model as it is now, whose blocks below {@code firstEdited} are unedited. */
+    @FunctionalInterface
+    private interface Activations {
+        NDArray mean(HookPoint at, int firstEdited);
     }
 
     private LayerWindow window(int layer) {
         return LayerWindow.around(layer, settings.window(), lm.dimensions().layers());
     }
 
-    /** The window's updates that spread z − h over its layers; undone when the result is closed. */
-    private Applied edit(NDManager m, EditTask task, int layer, EditPrompts withPrefixes, ValueOptimizer.Result z) {
+    /**
+     * The window's updates that spread z − h over its layers, the keys k from {@code keys} (the context prefixes) and h
+     * from {@code current} (the prompt alone); undone when the result is closed.
+     */
+    private Applied edit(int layer, Activations keys, Activations current, ValueOptimizer.Result z) {
         LayerWindow window = window(layer);
         int last = window.last();
         Weights.Edit edit = lm.model().weights().edit();
         try {
-            EditPrompts plain = EditPrompts.of(lm, List.of(""), task);
             for (int i = window.start(); i < window.end(); i++) {
-                NDArray k = SubjectActivations.mean(lm, m, withPrefixes, task, HookPoint.mlpKey(i)).toType(DataType.FLOAT64, false);
-                NDArray h = SubjectActivations.mean(lm, m, plain, task, HookPoint.blockOut(last));
+                NDArray k = keys.mean(HookPoint.mlpKey(i), window.start()).toType(DataType.FLOAT64, false);
+                NDArray h = current.mean(HookPoint.blockOut(last), window.start());
                 NDArray gap = z.value().sub(h).div(window.end() - i);
                 NDArray c = k.reshape(1, -1).matMul(statistics.inverseCovariance(i, settings.covarianceRidge())).reshape(-1); // (C⁻¹k)ᵀ, C symmetric
                 NDArray x = c.div(c.dot(k).add(settings.lambda())).toType(DataType.FLOAT32, false);

@@ -62,30 +62,38 @@ public final class RomeEditor implements Editor {
         try (NDManager m = lm.manager().newSubManager()) {
             EditPrompts p = EditPrompts.of(lm, prefixes, task);
             NDArray keyStar = SubjectActivations.mean(lm, m, p, task, HookPoint.mlpKey(layer));
-            return edit(m, task, layer, keyStar, ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value()));
+            return edit(layer, keyStar, anchorKey(m, task, layer, keyStar),
+                    ValueOptimizer.optimise(lm, m, p, task, HookPoint.mlpOut(layer), settings.value()));
         }
     }
 
-    /** Every layer's v* from one batched optimisation (on the first edit), then each layer's update as {@link #apply}'s. */
+    /**
+     * Every layer's v* from one batched optimisation (on the first edit), then each layer's update as {@link #apply}'s,
+     * its keys from the unedited streams of one pass ({@link SubjectActivations.Streams}: the same keys, bit for bit).
+     */
     @Override
     public Batch batch(EditTask task, int[] layers, int rowBudget) {
         NDManager m = lm.manager().newSubManager();
         EditPrompts p = EditPrompts.of(lm, prefixes, task);
         List<HookPoint> points = Arrays.stream(layers).mapToObj(HookPoint::mlpOut).toList();
+        int blocks = Arrays.stream(layers).max().orElse(0) + 1;
+        SubjectActivations.Streams withPrefixes = new SubjectActivations.Streams(lm, m, p, task, blocks);
+        SubjectActivations.Streams prompt = settings.anchor() == RomeSettings.Anchor.PROMPT_KEY
+                ? new SubjectActivations.Streams(lm, m, EditPrompts.of(lm, List.of(""), task), task, blocks) : withPrefixes;
         return new SharedValues(m, () -> ValueOptimizer.optimiseAll(lm, m, p, task, points, settings.value(), rowBudget), (values, layer) -> {
             try (NDManager own = m.newSubManager()) {
-                NDArray keyStar = SubjectActivations.mean(lm, own, p, task, HookPoint.mlpKey(layer));
-                return edit(own, task, layer, keyStar, values.get(HookPoint.mlpOut(layer)).get());
+                NDArray keyStar = withPrefixes.mean(own, HookPoint.mlpKey(layer), layer);
+                NDArray anchor = prompt == withPrefixes ? keyStar : prompt.mean(own, HookPoint.mlpKey(layer), layer);
+                return edit(layer, keyStar, anchor, values.get(HookPoint.mlpOut(layer)).get());
             }
         });
     }
 
     /** The rank-one update that writes v* for the anchor key at {@code layer}; undone when the result is closed. */
-    private Applied edit(NDManager m, EditTask task, int layer, NDArray keyStar, ValueOptimizer.Result v) {
+    private Applied edit(int layer, NDArray keyStar, NDArray anchor, ValueOptimizer.Result v) {
         Weights.Edit edit = lm.model().weights().edit();
         try {
             EditSite site = lm.model().editSite(layer);
-            NDArray anchor = anchorKey(m, task, layer, keyStar);
             NDArray u = updateDirection(statistics, layer, settings.covarianceRidge(), keyStar, anchor);
             NDArray residual = v.value().sub(site.apply(anchor));
             edit.set(site.weightName(), site.plusRankOne(u, residual));
