@@ -1,7 +1,9 @@
 package dev.locus.editing;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.locus.facts.Fact;
+import dev.locus.model.EnteringStreams;
 import dev.locus.model.Hooks;
 import dev.locus.model.LanguageModel;
 import dev.locus.model.TargetScoring;
@@ -85,12 +87,32 @@ public final class EditEvaluator {
 
     /** As {@link #evaluate(Setup, Editor, int, double)}, the edit made by {@code batch} (of the setup's task, by {@code method}). */
     public EditResult evaluate(Setup s, String method, Editor.Batch batch, int layer, double tracingValue) {
+        return evaluate(s, method, batch, layer, tracingValue, null);
+    }
+
+    /**
+     * As {@link #evaluate(Setup, String, Editor.Batch, int, double)}, the prompts after the edit scored by {@code prepared}
+     * ({@link #prepare} of the same setup), or, when it is null, one pass per kind of prompt from the embeddings (the
+     * reference).
+     */
+    public EditResult evaluate(Setup s, String method, Editor.Batch batch, int layer, double tracingValue, Prepared prepared) {
         long start = System.nanoTime();
         String problem = s.problem().label();
         try (Editor.Applied applied = batch.apply(layer)) {
-            double rewritePost = subjectPrompts(s.task(), List.of(s.fact().prompt())).get(0);
-            List<Double> paraphrasePost = subjectPrompts(s.task(), s.fact().paraphrasePrompts());
-            List<Double> neighborhoodPost = neighbours(s.fact(), s.task().target());
+            double rewritePost;
+            List<Double> paraphrasePost;
+            List<Double> neighborhoodPost;
+            if (prepared == null) {
+                rewritePost = subjectPrompts(s.task(), List.of(s.fact().prompt())).get(0);
+                paraphrasePost = subjectPrompts(s.task(), s.fact().paraphrasePrompts());
+                neighborhoodPost = neighbours(s.fact(), s.task().target());
+            } else {
+                List<Double> post = prepared.probabilities(Arrays.stream(applied.layers()).min().orElse(0));
+                int paraphrases = s.fact().paraphrasePrompts().size();
+                rewritePost = post.get(0);
+                paraphrasePost = post.subList(1, 1 + paraphrases);
+                neighborhoodPost = post.subList(1 + paraphrases, post.size());
+            }
             double rewrite = rewriteScore(s.problem(), s.rewritePre(), rewritePost);
             int paraphrases = scored(paraphrasePost.size());
             double paraphrase = 0;
@@ -120,6 +142,63 @@ public final class EditEvaluator {
                     Double.NaN, s.paraphrasePre(), List.of(), s.neighborhoodPre(), List.of(), Double.NaN, Double.NaN,
                     Double.NaN, Double.NaN, tracingValue, 0, Double.NaN, (System.nanoTime() - start) / 1_000_000,
                     "failed", e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The setup's prompts as one batch for scoring edits of its task: the fact's prompt, its paraphrases (noised where the
+     * task says so) and its neighbours, with the unedited model's streams entering each block kept, computed on first use.
+     * Close it to free them.
+     */
+    public Prepared prepare(Setup s) {
+        List<String> prompts = new ArrayList<>();
+        prompts.add(s.fact().prompt());
+        prompts.addAll(s.fact().paraphrasePrompts());
+        List<long[]> ids = new ArrayList<>();
+        List<long[]> targets = new ArrayList<>();
+        List<int[]> spans = new ArrayList<>();
+        for (String prompt : prompts) {
+            TextTokenizer.Tokens tokens = lm.tokenize(prompt);
+            ids.add(tokens.ids());
+            targets.add(lm.targetIds(prompt, s.task().target()));
+            spans.add(EditPrompts.subjectSpan(tokens, prompt, s.task().subject(), 0));
+        }
+        for (Fact.Neighbor n : s.fact().neighborhoodPrompts()) {
+            ids.add(lm.tokenize(n.prompt()).ids());
+            targets.add(lm.targetIds(n.prompt(), s.task().target()));
+            spans.add(new int[] {0, 0}); // other subjects: no noise
+        }
+        return new Prepared(ids, targets, spans.toArray(int[][]::new), s.task());
+    }
+
+    /**
+     * A setup's prompts scored after an edit in one pass, from the streams of the unedited model entering the edit's lowest
+     * layer ({@link EnteringStreams}): what batched studies evaluate with. Equal to the reference's three passes from the
+     * embeddings up to float reassociation (the rows share one padded length).
+     */
+    public final class Prepared implements AutoCloseable {
+        private final NDManager m = lm.manager().newSubManager();
+        private final TargetScoring scoring;
+        private final EnteringStreams streams;
+
+        private Prepared(List<long[]> ids, List<long[]> targets, int[][] spans, EditTask task) {
+            scoring = TargetScoring.of(m, ids, targets, false, lm.dimensions().contextLength());
+            int length = (int) scoring.inputs().ids().getShape().get(1);
+            streams = new EnteringStreams(lm.model(), m, pass -> lm.model().embed(scoring.inputs().ids(), task.corruption(pass, spans, length)),
+                    lm.dimensions().layers());
+        }
+
+        /** p(target) of every prompt, in {@link #prepare}'s order, with the model as it is now, unedited below {@code firstEdited}. */
+        List<Double> probabilities(int firstEdited) {
+            try (NDManager pass = m.newSubManager()) {
+                NDArray x = streams.run(pass, firstEdited, lm.dimensions().layers() - 1, Hooks.none());
+                return Arrays.stream(scoring.probabilities(lm.model().head(x))).boxed().toList();
+            }
+        }
+
+        @Override
+        public void close() {
+            m.close();
         }
     }
 

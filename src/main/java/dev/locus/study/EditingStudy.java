@@ -46,7 +46,9 @@ public final class EditingStudy {
 
     /**
      * @param batchRows the row budget of each batch of a method's edits of a fact at all layers ({@link Editor#batch}: ROME's
-     *                  v* and MEMIT's z optimised together, the fine-tunings tuned together), or 0 for every edit one at a time (the reference)
+     *                  v* and MEMIT's z optimised together, the fine-tunings tuned together, the keys from one pass), each edit's
+     *                  prompts then scored in one pass from the edited layer ({@link EditEvaluator#prepare}); or 0 for every
+     *                  edit one at a time (the reference)
      */
     public EditingStudy(LanguageModel lm, EditingConfig config, KeyStatistics statistics, List<String> prefixes, Tracer tracer, int batchRows) {
         this(lm, config, statistics, prefixes, tracer, batchRows, Essence.Settings.off());
@@ -90,11 +92,13 @@ public final class EditingStudy {
             double[] localization = trace.localization();
             for (EditingProblem problem : problems) {
                 EditEvaluator.Setup setup = evaluator.setup(fact, problem);
-                for (EditingMethod method : methods) {
-                    Editor editor = config.editor(method, problem, lm, statistics, method == EditingMethod.MEMIT ? memitPrefixes : prefixes);
-                    try (Editor.Batch batch = batchRows == 0 ? editor.oneAtATime(setup.task()) : editor.batch(setup.task(), layers, batchRows)) {
-                        for (int layer : layers) {
-                            sink.accept(evaluator.evaluate(setup, editor.name(), batch, layer, localization[layer]));
+                try (EditEvaluator.Prepared prepared = batchRows == 0 ? null : evaluator.prepare(setup)) {
+                    for (EditingMethod method : methods) {
+                        Editor editor = config.editor(method, problem, lm, statistics, method == EditingMethod.MEMIT ? memitPrefixes : prefixes);
+                        try (Editor.Batch batch = batchRows == 0 ? editor.oneAtATime(setup.task()) : editor.batch(setup.task(), layers, batchRows)) {
+                            for (int layer : layers) {
+                                sink.accept(evaluator.evaluate(setup, editor.name(), batch, layer, localization[layer], prepared));
+                            }
                         }
                     }
                 }

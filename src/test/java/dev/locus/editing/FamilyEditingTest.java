@@ -126,9 +126,10 @@ class FamilyEditingTest {
 
     /**
      * The batched edits (every layer's v* and z together, over the live columns with the earlier ones' keys and values as
-     * a right-aligned past; the fine-tunings as row groups with their own weights) against one edit at a time on every family: rotary positions, grouped
-     * query heads and Mistral's sliding window of 5 tokens, which the 5-token context prefixes exceed. Every probability
-     * within 1e-5 (these random models' probabilities are small, so the scores' rooms are near 1).
+     * a right-aligned past; the fine-tunings as row groups with their own weights; the keys from one pass; each edit's
+     * prompts scored in one padded pass from its lowest layer) against one edit at a time on every family: rotary
+     * positions, grouped query heads and Mistral's sliding window of 5 tokens, which the 5-token context prefixes exceed.
+     * Every probability within 1e-5 (these random models' probabilities are small, so the scores' rooms are near 1).
      */
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny-trace", "llama-tiny", "qwen2-tiny", "mistral-tiny", "gptj-tiny", "gpt-neox-tiny"})
@@ -146,10 +147,10 @@ class FamilyEditingTest {
             for (EditingProblem problem : List.of(EditingProblem.ERROR_INJECTION, EditingProblem.FACT_ERASURE, EditingProblem.FACT_FORCING)) {
                 EditEvaluator.Setup setup = evaluator.setup(FACT, problem);
                 for (Editor editor : editors) {
-                    try (Editor.Batch batch = editor.batch(setup.task(), layers, 1024)) {
+                    try (Editor.Batch batch = editor.batch(setup.task(), layers, 1024); EditEvaluator.Prepared prepared = evaluator.prepare(setup)) {
                         for (int layer : layers) {
                             EditResult alone = evaluator.evaluate(setup, editor, layer, 0);
-                            EditResult batched = evaluator.evaluate(setup, editor.name(), batch, layer, 0);
+                            EditResult batched = evaluator.evaluate(setup, editor.name(), batch, layer, 0, prepared);
                             String what = fixture + " " + editor.name() + " " + problem.label() + " layer " + layer;
                             assertEquals(alone.status(), batched.status(), what);
                             assertEquals(alone.steps(), batched.steps(), what);
