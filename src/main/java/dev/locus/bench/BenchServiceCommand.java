@@ -275,7 +275,7 @@ public class BenchServiceCommand implements Runnable {
     }
 
     /** The grid as resolved by the library's runner (protocol and overrides) and the model and editing settings as -D options. */
-    private static void studyOptions(List<String> cmd, StudySettings s, Grid grid) {
+    static void studyOptions(List<String> cmd, StudySettings s, Grid grid) {
         if (grid.protocol() != null) {
             cmd.add("-Dlocus.grid.protocol=" + grid.protocol());
         }
