@@ -15,6 +15,8 @@ import dev.locus.tracing.TracingSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -148,21 +150,29 @@ public class BenchEditCommand implements Runnable {
         return total;
     }
 
-    private static int run(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid) {
+    /** The protocol's edits of {@code f}; the failed ones' errors (numbers masked) counted into {@code failed}. */
+    private static int run(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid, Map<String, Integer> failed) {
         int[] edits = {0};
-        study.run(f, EditingMethod.all(), grid, layers, r -> edits[0]++);
+        study.run(f, EditingMethod.all(), grid, layers, r -> {
+            edits[0]++;
+            if (!"ok".equals(r.status())) {
+                failed.merge(r.error() == null ? r.status() : r.error().replaceAll("\\d+", "#"), 1, Integer::sum);
+            }
+        });
         return edits[0];
     }
 
     private double timeProtocol(EditingStudy study, Fact f, int[] layers, List<EditingProblem> grid, String how) {
         int[] edits = {0};
-        double ms = Measure.ms(() -> edits[0] = run(study, f, layers, grid));
+        Map<String, Integer> failed = new TreeMap<>();
+        double ms = Measure.ms(() -> edits[0] = run(study, f, layers, grid, failed));
         if (edits[0] == 0) {
             throw new IllegalStateException("fact " + f.id() + " was not edited (p(true) below the threshold: a random checkpoint "
                     + "knows no fact); time the protocol with --min-p-clean 0");
         }
-        System.out.printf("protocol for %s, %s: %d edits (4 methods x %d problems x %d layers) + trace in %.0f s%n", f.id(), how, edits[0],
-                grid.size(), layers.length, ms / 1000);
+        // A failed edit is fast: say so beside the time.
+        System.out.printf("protocol for %s, %s: %d edits (4 methods x %d problems x %d layers) + trace in %.0f s; failed edits %s%n", f.id(),
+                how, edits[0], grid.size(), layers.length, ms / 1000, failed.isEmpty() ? "none" : failed);
         return ms;
     }
 }
