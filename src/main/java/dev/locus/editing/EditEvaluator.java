@@ -147,7 +147,7 @@ public final class EditEvaluator {
 
     /**
      * The setup's prompts as one batch for scoring edits of its task: the fact's prompt, its paraphrases (noised where the
-     * task says so) and its neighbours, with the unedited model's streams entering each block kept, computed on first use.
+     * task says so) and its neighbours, with the streams entering each block of the model as it is now (unedited) kept.
      * Close it to free them.
      */
     public Prepared prepare(Setup s) {
@@ -184,8 +184,11 @@ public final class EditEvaluator {
         private Prepared(List<long[]> ids, List<long[]> targets, int[][] spans, EditTask task) {
             scoring = TargetScoring.of(m, ids, targets, false, lm.dimensions().contextLength());
             int length = (int) scoring.inputs().ids().getShape().get(1);
-            streams = new EnteringStreams(lm.model(), m, pass -> lm.model().embed(scoring.inputs().ids(), task.corruption(pass, spans, length)),
-                    lm.dimensions().layers());
+            streams = new EnteringStreams(lm.model(), m, pass -> {
+                NDArray tokens = scoring.inputs().ids().duplicate();
+                tokens.attach(pass); // the pass's arrays follow the tokens' manager, freed after it
+                return lm.model().embed(tokens, task.corruption(pass, spans, length));
+            }, lm.dimensions().layers());
         }
 
         /** p(target) of every prompt, in {@link #prepare}'s order, with the model as it is now, unedited below {@code firstEdited}. */
