@@ -159,9 +159,13 @@ public class AggregatorService {
         return view;
     }
 
-    /** Every new view, as it happens. */
+    /**
+     * Every new view, as it happens; a subscriber slower than the updates (an SSE client while results arrive in bursts)
+     * gets the latest view when it asks next. Without that the processor fails a subscriber that has not requested the
+     * next item (BackPressureFailure), which ended the live stream: seen in bench-service with batched edits.
+     */
     public Multi<List<StatsState.GroupView>> updates() {
-        return updates;
+        return updates.onOverflow().dropPreviousItems();
     }
 
     private void update(List<StatsState.GroupView> newView) {
